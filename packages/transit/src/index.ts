@@ -1,0 +1,2 @@
+export * from './envelope/index.ts';
+export * from './buffers/index.ts';
