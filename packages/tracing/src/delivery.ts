@@ -1,0 +1,2 @@
+// Public API of event delivery (sinks, process info, start-up and shutdown, interop, demo producer).
+export {};

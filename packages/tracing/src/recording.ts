@@ -1,0 +1,2 @@
+// Public API of event recording (levels, logs, metrics, spans, dispatch). Owned by the recording modules.
+export {};
