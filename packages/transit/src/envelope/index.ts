@@ -1,1 +1,27 @@
 export * from './types.ts';
+export { TransitFormatError } from './errors.ts';
+export {
+  CborSimple,
+  CborTag,
+  CborWriter,
+  DEFAULT_CBOR_MAX_DEPTH,
+  decodeCbor,
+  encodeCbor,
+  type CborDecodeOptions,
+  type CborEncodable,
+  type CborEncodeOptions,
+  type CborMap,
+  type CborValue,
+} from './cbor.ts';
+export {
+  compressLz4Frame,
+  decompressLz4Frame,
+  DEFAULT_LZ4_MAX_OUTPUT,
+  type Lz4BlockMaxSize,
+  type Lz4CompressOptions,
+  type Lz4DecompressOptions,
+} from './lz4.ts';
+export { xxh32 } from './xxhash32.ts';
+export { decodeProcessInfo, encodeProcessInfo } from './process_info.ts';
+export { decodeStreamInfo, decodeUdtList, encodeStreamInfo, encodeUdtList } from './stream_info.ts';
+export { decodeBlock, decodeBlockPayload, encodeBlock, encodeBlockPayload } from './block.ts';
