@@ -19,7 +19,7 @@ after(() => shutdownDispatch());
 
 const gcs: { start: number; kind: number }[] = [];
 const observer = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) gcs.push({ start: e.startTime, kind: (e.detail as { kind: number }).kind });
+  for (const e of list.getEntries()) gcs.push({ start: e.startTime, kind: (e as unknown as { detail: { kind: number } }).detail.kind });
 });
 observer.observe({ entryTypes: ['gc'] });
 after(() => observer.disconnect());
