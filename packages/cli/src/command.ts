@@ -49,7 +49,7 @@ export async function runCommand(cmd: CommandSpec, argv: string[]): Promise<numb
     const parsed = parseArgs({
       args: argv,
       options: {
-        ...Object.fromEntries(Object.entries(cmd.options).map(([k, o]) => [k, { type: o.type, short: o.short }])),
+        ...Object.fromEntries(Object.entries(cmd.options).map(([k, o]) => [k, o.short ? { type: o.type, short: o.short } : { type: o.type }])),
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,

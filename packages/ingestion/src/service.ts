@@ -11,6 +11,7 @@ import {
 } from '@micromegas/transit';
 import { checkReady, type Lake } from '@micromegas/lake';
 import { BadRequestError, UnavailableError } from './errors.ts';
+import { BlockRowWriter } from './block_rows.ts';
 import { toPgTimestamp } from './timestamp.ts';
 
 const RESERVED_PROPERTY_PREFIX = 'micromegas.';
@@ -76,8 +77,6 @@ const INSERT_PROCESS = `INSERT INTO processes VALUES ($1, $2, $3, $4, $5, $6, $7
 const INSERT_STREAM = `INSERT INTO streams (stream_id, process_id, dependencies_metadata, objects_metadata, tags, properties, insert_time, format)
   VALUES ($1, $2, $3, $4, $5, ${PROPERTIES_SQL('$6', '$7')}, now(), 'micromegas-transit')
   ON CONFLICT (stream_id) DO NOTHING`;
-const INSERT_BLOCK = `INSERT INTO blocks VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())
-  ON CONFLICT (block_id) DO NOTHING`;
 
 function sqlState(err: unknown): string | undefined {
   for (let e: unknown = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
@@ -98,8 +97,11 @@ export class IngestionService {
     failures: 0,
   };
   private readyUntil = 0;
+  private readonly blockRows: BlockRowWriter;
 
-  constructor(readonly lake: Lake) {}
+  constructor(readonly lake: Lake) {
+    this.blockRows = new BlockRowWriter(lake.db);
+  }
 
   async insertProcess(body: Uint8Array): Promise<void> {
     const p = decodeOrReject('insert_process', body, decodeProcessInfo);
@@ -161,8 +163,8 @@ export class IngestionService {
     // The object first, then the row: a row never points at a missing object. The row is inserted
     // even when the object already existed, which heals a previous attempt that stopped in between.
     const outcome = await this.store('insert_block', () => this.lake.blobs.putIfAbsent(blockObjectKey(b), payload));
-    const result = await this.store('insert_block', () => this.lake.db.query(INSERT_BLOCK, [...params, payload.length]));
-    if (outcome === 'exists' && result.rowCount === 0) this.stats.duplicateBlocks++;
+    const inserted = await this.store('insert_block', () => this.blockRows.insert([...params, payload.length]));
+    if (outcome === 'exists' && !inserted) this.stats.duplicateBlocks++;
     this.stats.blocks++;
     this.stats.blockBytes += payload.length;
   }
