@@ -243,9 +243,14 @@ export function setThreadName(name: string): void {
 /** Closes the current log, metrics and cpu blocks of this thread (non-empty ones); asks workers to do the same. */
 export function flushAllStreams(): void {
   if (!state.active) return;
-  state.log!.flush();
-  state.metrics!.flush();
-  state.thread!.flush();
+  if (delivery !== null) delivery.inline = true;
+  try {
+    state.log!.flush();
+    state.metrics!.flush();
+    state.thread!.flush();
+  } finally {
+    if (delivery !== null) delivery.inline = false;
+  }
   controlOut?.postMessage({ type: 'flush' } satisfies ControlMessage);
 }
 
@@ -269,7 +274,7 @@ export function shutdownDispatch(): Promise<void> {
     blocksIn?.close();
     controlOut?.close();
     blocksIn = controlOut = null;
-    await d.drain();
+    await d.close();
     try {
       await s.shutdown();
     } catch {
