@@ -7,10 +7,10 @@
 // flushAllStreams() hands its blocks to the sink before returning unless earlier full blocks are
 // still being compressed (then they follow those, to keep the order).
 import { randomUUID } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { compressLz4Frame, type ProcessInfo } from '@micromegas/transit';
 import type { CompressJob, CompressResult } from './compress_worker.ts';
-import type { RawBlock } from './event_stream.ts';
+import { releaseBuffer, setBufferShortageHandler, type RawBlock } from './event_stream.ts';
 import type { EventSink, FinishedBlock } from './sink.ts';
 
 export function finishBlock(raw: RawBlock, dependencies: Uint8Array, objects: Uint8Array, startTicks: number): FinishedBlock {
@@ -35,13 +35,13 @@ export function finishBlock(raw: RawBlock, dependencies: Uint8Array, objects: Ui
 /** Blocks smaller than this are compressed inline: the hop to the worker would cost more. */
 const BACKGROUND_MIN_BYTES = 64 * 1024;
 
-function startCompressionWorker(): Worker | null {
+function startCompressionWorker(port: MessagePort): Worker | null {
   try {
     const script = new URL('./compress_worker.ts', import.meta.url).href;
     // The worker needs tsx's loader for TypeScript sources (workers do not inherit it on Node 20).
     const tsx = import.meta.resolve('tsx/esm/api');
     const bootstrap = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(script)}); })`;
-    const worker = new Worker(bootstrap, { eval: true, name: 'micromegas-compression' });
+    const worker = new Worker(bootstrap, { eval: true, name: 'micromegas-compression', workerData: { port }, transferList: [port] });
     worker.unref();
     return worker;
   } catch {
@@ -57,6 +57,7 @@ interface Slot {
 export class BlockDelivery {
   private readonly startTicks: number;
   private worker: Worker | null = null;
+  private port: MessagePort | null = null;
   private nextSeq = 0;
   private nextToDeliver = 0;
   private readonly slots = new Map<number, Slot>();
@@ -78,36 +79,56 @@ export class BlockDelivery {
     this.slots.set(seq, slot);
     if (this.background && !this.inline && raw.objects.length >= BACKGROUND_MIN_BYTES && this.ensureWorker()) {
       const job: CompressJob = { seq, dependencies: raw.dependencies, objects: raw.objects };
-      this.worker!.ref(); // keep the program alive until pending blocks are delivered
-      this.worker!.postMessage(job, [raw.objects.buffer as ArrayBuffer]);
+      this.port!.ref(); // keep the program alive until pending blocks are delivered
+      this.port!.postMessage(job, [raw.objects.buffer as ArrayBuffer]);
       return;
     }
     slot.done = finishBlock(raw, compressLz4Frame(raw.dependencies), compressLz4Frame(raw.objects), this.startTicks);
+    if (raw.recycle !== null) releaseBuffer(raw.recycle);
     this.deliverInOrder();
   }
 
   private ensureWorker(): boolean {
     if (this.worker !== null) return true;
-    this.worker = startCompressionWorker();
+    const channel = new MessageChannel();
+    this.worker = startCompressionWorker(channel.port2);
     if (this.worker === null) {
       this.background = false;
       return false;
     }
-    this.worker.on('message', (r: CompressResult) => {
-      const slot = this.slots.get(r.seq);
-      if (slot === undefined) return;
-      slot.done = finishBlock(slot.raw, r.dependencies, r.objects, this.startTicks);
-      this.deliverInOrder();
-    });
+    this.port = channel.port1;
+    this.port.on('message', (r: CompressResult) => this.onResult(r));
+    this.port.unref();
+    // A recording thread that needs a buffer collects finished results synchronously: in a long
+    // synchronous burst the event loop does not turn, and the buffers would otherwise never return.
+    setBufferShortageHandler(() => this.poll());
     this.worker.on('error', () => this.abandonWorker());
     this.worker.on('exit', () => this.abandonWorker());
     return true;
+  }
+
+  private onResult(r: CompressResult): void {
+    const slot = this.slots.get(r.seq);
+    if (slot === undefined) return;
+    slot.done = finishBlock(slot.raw, r.dependencies, r.objects, this.startTicks);
+    if (slot.raw.recycle !== null) releaseBuffer(r.raw);
+    this.deliverInOrder();
+  }
+
+  /** Takes every compression result already sent back, without waiting. */
+  poll(): void {
+    const port = this.port;
+    if (port === null) return;
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) this.onResult(m.message as CompressResult);
   }
 
   // The worker died: blocks it held are lost (their buffers were transferred); later ones go inline.
   private abandonWorker(): void {
     this.background = false;
     this.worker = null;
+    this.port?.close();
+    this.port = null;
+    setBufferShortageHandler(null);
     for (const [seq, slot] of this.slots) if (slot.done === null) this.slots.delete(seq);
     while (this.nextToDeliver < this.nextSeq && !this.slots.has(this.nextToDeliver)) this.nextToDeliver++;
     this.deliverInOrder();
@@ -132,7 +153,7 @@ export class BlockDelivery {
       }
     }
     if (this.slots.size === 0) {
-      this.worker?.unref();
+      this.port?.unref();
       const waiters = this.waiters;
       this.waiters = [];
       for (const w of waiters) w();
@@ -151,6 +172,9 @@ export class BlockDelivery {
     const w = this.worker;
     this.worker = null;
     this.background = false;
+    setBufferShortageHandler(null);
+    this.port?.close();
+    this.port = null;
     if (w !== null) {
       w.removeAllListeners('exit');
       await w.terminate();

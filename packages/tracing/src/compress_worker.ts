@@ -1,5 +1,6 @@
-// Body of the background compression thread: LZ4-frames the two buffers of each closed block.
-import { parentPort } from 'node:worker_threads';
+// Body of the background compression thread: LZ4-frames the two buffers of each closed block and
+// sends them back on the port it was given, with the raw objects buffer for reuse.
+import { workerData, type MessagePort } from 'node:worker_threads';
 import { compressLz4Frame } from '@micromegas/transit';
 
 export interface CompressJob {
@@ -12,13 +13,17 @@ export interface CompressResult {
   seq: number;
   dependencies: Uint8Array;
   objects: Uint8Array;
+  /** The uncompressed objects buffer, given back for reuse. */
+  raw: ArrayBuffer;
 }
 
-parentPort?.on('message', (job: CompressJob) => {
+const port = (workerData as { port?: MessagePort } | null)?.port;
+port?.on('message', (job: CompressJob) => {
   const result: CompressResult = {
     seq: job.seq,
     dependencies: compressLz4Frame(job.dependencies),
     objects: compressLz4Frame(job.objects),
+    raw: job.objects.buffer as ArrayBuffer,
   };
-  parentPort!.postMessage(result, [result.dependencies.buffer as ArrayBuffer, result.objects.buffer as ArrayBuffer]);
+  port.postMessage(result, [result.dependencies.buffer as ArrayBuffer, result.objects.buffer as ArrayBuffer, result.raw]);
 });

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { BroadcastChannel, getEnvironmentData, isMainThread, setEnvironmentData, threadId } from 'node:worker_threads';
 import type { ProcessInfo, StreamInfo, UserDefinedType } from '@micromegas/transit';
 import { BlockDelivery } from './block_delivery.ts';
-import { EventStream, type RawBlock } from './event_stream.ts';
+import { EventStream, releaseBuffer, type RawBlock } from './event_stream.ts';
 import { Level, isLevel } from './levels.ts';
 import type { EventSink, StreamKind } from './sink.ts';
 import {
@@ -191,6 +191,7 @@ function onWorkerBlock(message: unknown): void {
     nbObjects: m.nbObjects,
     dependencies: m.dependencies,
     objects: m.objects,
+    recycle: null,
   });
 }
 
@@ -201,8 +202,12 @@ function initWorkerDispatch(config: WorkerConfig): void {
   createStreams(
     config,
     (b) => {
-      const message: BlockMessage = { type: 'block', ...b, objects: b.objects.slice(), dependencies: b.dependencies };
+      // Structured cloning copies a view's whole buffer: send exactly the block's bytes.
+      const objects = b.objects.byteLength === b.objects.buffer.byteLength ? b.objects : b.objects.slice();
+      const { recycle, ...rest } = b;
+      const message: BlockMessage = { ...rest, type: 'block', objects };
       out.postMessage(message);
+      if (recycle !== null) releaseBuffer(recycle);
     },
     threadName ?? `worker-${threadId}`,
   );

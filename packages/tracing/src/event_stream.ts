@@ -26,6 +26,37 @@ export interface RawBlock {
   nbObjects: number;
   dependencies: Uint8Array;
   objects: Uint8Array;
+  /** The objects' whole buffer when it may be reused once the block is compressed (see releaseBuffer). */
+  recycle: ArrayBuffer | null;
+}
+
+// Fresh memory is expensive on first touch (page faults: ~45 ms per 10 MiB on a small VM, more than
+// recording the events), so buffers of closed blocks come back here once compressed.
+const MAX_POOLED_PER_SIZE = 4;
+const bufferPool = new Map<number, ArrayBuffer[]>();
+
+let onBufferShortage: (() => void) | null = null;
+
+/** Called when the pool has no buffer of the wanted size, before allocating one (e.g. to collect returned buffers). */
+export function setBufferShortageHandler(handler: (() => void) | null): void {
+  onBufferShortage = handler;
+}
+
+function acquireBuffer(size: number): Uint8Array {
+  let pooled = bufferPool.get(size)?.pop();
+  if (pooled === undefined && onBufferShortage !== null) {
+    onBufferShortage();
+    pooled = bufferPool.get(size)?.pop();
+  }
+  return pooled !== undefined ? new Uint8Array(pooled) : new Uint8Array(size);
+}
+
+/** Returns a closed block's buffer for reuse by the streams of this thread. */
+export function releaseBuffer(buffer: ArrayBuffer): void {
+  if (buffer.byteLength === 0) return; // detached
+  let list = bufferPool.get(buffer.byteLength);
+  if (list === undefined) bufferPool.set(buffer.byteLength, (list = []));
+  if (list.length < MAX_POOLED_PER_SIZE) list.push(buffer);
 }
 
 export type BlockHandler = (block: RawBlock) => void;
@@ -57,7 +88,7 @@ export class EventStream {
     private readonly onBlock: BlockHandler,
   ) {
     this.capacity = Math.max(MIN_BUFFER_BYTES, Math.floor(capacity));
-    this.bytes = new Uint8Array(this.capacity);
+    this.bytes = acquireBuffer(this.capacity);
     this.view = new DataView(this.bytes.buffer);
     this.limit = this.capacity - FULL_MARGIN;
     this.begin = dualTimeNow();
@@ -321,12 +352,14 @@ export class EventStream {
     for (let i = 0; i < deps.length; i++) deps[i]!.emit(w);
     const dependencies = w.finish();
     let objects: Uint8Array;
+    let recycle: ArrayBuffer | null = null;
     if (this.len < this.bytes.length >>> 2) {
       objects = this.bytes.slice(0, this.len);
     } else {
-      // Hand the whole buffer over (no copy) and continue in a fresh one.
+      // Hand the whole buffer over (no copy) and continue in another one.
       objects = this.bytes.subarray(0, this.len);
-      this.bytes = new Uint8Array(this.capacity);
+      if (this.bytes.byteLength === this.capacity) recycle = this.bytes.buffer as ArrayBuffer;
+      this.bytes = acquireBuffer(this.capacity);
       this.view = new DataView(this.bytes.buffer);
     }
     const block: RawBlock = {
@@ -338,6 +371,7 @@ export class EventStream {
       nbObjects: this.nbObjects,
       dependencies,
       objects,
+      recycle,
     };
     this.objectOffset += this.nbObjects;
     this.nbObjects = 0;
