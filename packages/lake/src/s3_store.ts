@@ -21,6 +21,9 @@ export interface S3StoreOptions {
   maxAttempts?: number;
 }
 
+/** Conditional puts answered 409 (concurrent write of the same key) are re-asked this many times. */
+const CONFLICT_ATTEMPTS = 5;
+
 function isTrue(v: string | undefined): boolean {
   return v !== undefined && ['1', 'true', 'yes', 'on'].includes(v.trim().toLowerCase());
 }
@@ -37,6 +40,8 @@ export function s3ClientConfigFrom(env: NodeJS.ProcessEnv, options: S3StoreOptio
     requestHandler: {
       connectionTimeout: options.connectTimeoutMs ?? 3000,
       requestTimeout: options.requestTimeoutMs ?? 30_000,
+      // Without this the SDK only logs a warning and the request can wait forever on a silent peer.
+      throwOnRequestTimeout: true,
     },
   };
   if (endpoint) config.endpoint = endpoint;
@@ -81,17 +86,23 @@ export function openS3Store(uri: string, env: NodeJS.ProcessEnv = process.env, o
     uri,
     async putIfAbsent(key, bytes) {
       validateObjectKey(key);
-      try {
-        await client.send(new PutObjectCommand({ Bucket: bucket, Key: rootPrefix + key, Body: bytes, IfNoneMatch: '*' }));
-        return 'created';
-      } catch (err) {
-        const status = httpStatus(err);
-        // 412: the key exists. 409: a concurrent conditional write of the same key is in flight; one of
-        // them wins, and for a create-only write either outcome means "someone else's object is there".
-        if (status === 412 || status === 409 || errorName(err) === 'PreconditionFailed' || errorName(err) === 'ConditionalRequestConflict') {
-          return 'exists';
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await client.send(new PutObjectCommand({ Bucket: bucket, Key: rootPrefix + key, Body: bytes, IfNoneMatch: '*' }));
+          return 'created';
+        } catch (err) {
+          const status = httpStatus(err);
+          const name = errorName(err);
+          // 412: an object already has this key.
+          if (status === 412 || name === 'PreconditionFailed') return 'exists';
+          // 409: a concurrent conditional write of the same key was in flight. It may still fail, so
+          // ask again rather than assume it landed: the retry answers 412 (exists) or 200 (created).
+          if ((status === 409 || name === 'ConditionalRequestConflict') && attempt < CONFLICT_ATTEMPTS) {
+            await new Promise((r) => setTimeout(r, 20 * attempt));
+            continue;
+          }
+          throw fail('put', key, err);
         }
-        throw fail('put', key, err);
       }
     },
     async get(key) {
