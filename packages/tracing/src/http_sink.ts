@@ -103,6 +103,13 @@ class Fifo<T> {
     if (this.head > 0) this.items[--this.head] = item;
     else this.items.unshift(item);
   }
+  /** Puts an item back where `before` says it belongs (the queue is kept in that order). */
+  putBack(item: T, before: (a: T, b: T) => boolean): void {
+    let at = this.head;
+    while (at < this.items.length && before(this.items[at]!, item)) at++;
+    if (at === this.head) this.unshift(item);
+    else this.items.splice(at, 0, item);
+  }
   peek(): T | undefined {
     return this.items[this.head];
   }
@@ -433,7 +440,8 @@ export class HttpSink implements EventSink {
     this.counters.retries++;
     this.consecutiveFailures++;
     this.pausedUntil = Math.max(this.pausedUntil, Date.now() + this.backoffDelay());
-    this.queues[PRIORITY[item.label]].unshift(item);
+    // Back in sequence order, so several requests failing together keep their order.
+    this.queues[PRIORITY[item.label]].putBack(item, (queued, retried) => queued.seq < retried.seq);
   }
 
   private backoffDelay(): number {
