@@ -1,33 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeBlock, decodeStreamInfo } from '@micromegas/transit';
-import type { StreamInfo } from '@micromegas/transit';
 import { ConsoleSink, decodeLogEntries } from '../src/console_sink.ts';
 import type { ConsoleLogEntry } from '../src/console_sink.ts';
 import { HttpSink } from '../src/http_sink.ts';
 import { TelemetryConfigError } from '../src/process_info.ts';
 import { Level, MemorySink, debug, error, fatal, imetric, info, isTelemetryActive, log, trace, warn } from '../src/recording.ts';
-import type { FinishedBlock, StreamKind } from '../src/sink.ts';
+import type { FinishedBlock } from '../src/sink.ts';
 import { startTelemetry } from '../src/telemetry.ts';
 import { TestIngestionServer, waitFor } from './delivery_test_server.ts';
 
 function logEntries(blocks: FinishedBlock[]): ConsoleLogEntry[] {
   return blocks.filter((b) => b.kind === 'log').flatMap((b) => decodeLogEntries(b));
-}
-
-/** Rebuilds the blocks a server received, with their streams, so their events can be decoded. */
-function receivedBlocks(server: TestIngestionServer): FinishedBlock[] {
-  const streams = new Map<string, StreamInfo>();
-  for (const r of server.on('insert_stream')) {
-    const s = decodeStreamInfo(r.body);
-    streams.set(s.streamId, s);
-  }
-  return server.on('insert_block').map((r) => {
-    const block = decodeBlock(r.body);
-    const stream = streams.get(block.streamId);
-    assert.ok(stream, 'the stream of every block was sent');
-    return { kind: stream.tags[0] as StreamKind, stream, block };
-  });
 }
 
 test('without a URL or a sink, telemetry stays off and every call is a no-op', async () => {
@@ -135,8 +118,8 @@ test('a program logging while the server is down, then up, loses nothing below i
   assert.deepEqual(after.dropped, { process: 0, stream: 0, log: 0, metrics: 0, cpu: 0 });
   assert.equal(server.on('insert_process').length, 1);
   for (const r of server.received) assert.equal(r.headers.authorization, 'Bearer k');
-  // Several requests are in flight at once, so blocks may arrive in any order: sort by object offset.
-  const blocks = receivedBlocks(server).sort((a, b) => Number(a.block.objectOffset - b.block.objectOffset));
+  // Several requests are in flight at once, so blocks may arrive in any order: sorted by object offset.
+  const blocks = server.blocks();
   const messages = logEntries(blocks).map((e) => e.message);
   assert.deepEqual(messages, expected, 'every event comes back exactly once');
   assert.ok(blocks.some((b) => b.kind === 'metrics'));

@@ -3,8 +3,10 @@
 // come back up on the same port.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { compressLz4Frame } from '@micromegas/transit';
+import assert from 'node:assert/strict';
+import { compressLz4Frame, decodeBlock, decodeStreamInfo } from '@micromegas/transit';
 import type { BlockEnvelope, StreamInfo } from '@micromegas/transit';
+import { decodeLogEntries, type ConsoleLogEntry } from '../src/console_sink.ts';
 import type { FinishedBlock, StreamKind } from '../src/sink.ts';
 
 export interface ReceivedRequest {
@@ -85,6 +87,31 @@ export class TestIngestionServer {
 
   paths(): string[] {
     return this.received.map((r) => r.path);
+  }
+
+  /** The blocks received, with their streams, sorted by stream and object offset. */
+  blocks(): FinishedBlock[] {
+    const streams = new Map<string, StreamInfo>();
+    for (const r of this.on('insert_stream')) {
+      const s = decodeStreamInfo(r.body);
+      streams.set(s.streamId, s);
+    }
+    const blocks = this.on('insert_block').map((r) => {
+      const block = decodeBlock(r.body);
+      const stream = streams.get(block.streamId);
+      assert.ok(stream, 'the stream of every block was sent');
+      return { kind: stream.tags[0] as StreamKind, stream, block };
+    });
+    return blocks.sort((a, b) =>
+      a.block.streamId === b.block.streamId ? Number(a.block.objectOffset - b.block.objectOffset) : a.block.streamId < b.block.streamId ? -1 : 1,
+    );
+  }
+
+  /** Every log entry received (several requests are in flight at once, so order across blocks is by offset). */
+  logEntries(): ConsoleLogEntry[] {
+    return this.blocks()
+      .filter((b) => b.kind === 'log')
+      .flatMap((b) => decodeLogEntries(b));
   }
 
   /** Requests to one route, e.g. 'insert_block'. */
