@@ -13,3 +13,4 @@ export { startTelemetry, currentTelemetry, parseLevel, ENV as TELEMETRY_ENV, typ
 export { installExitHooks, type ExitHookOptions, type ExitHookTarget } from './lifecycle.ts';
 export { interceptConsole, CONSOLE_LEVELS, type InterceptConsoleOptions } from './interop_console.ts';
 export { micromegasPinoDestination, pinoLevel, type PinoDestinationOptions } from './interop_pino.ts';
+export { runGenerator, GENERATOR_PROCESS_PROPERTIES, type GeneratorOptions, type GeneratorStats } from "./generate.ts";
