@@ -437,6 +437,10 @@ export class HttpSink implements EventSink {
         return;
       }
     }
+    if (unavailable) {
+      const why = 'status' in outcome ? `HTTP ${outcome.status}` : outcome.error.message;
+      this.warn('unavailable', `micromegas: ingestion service unavailable (${why}); retrying, ${this.queuedBytes} bytes queued`);
+    }
     this.counters.retries++;
     this.consecutiveFailures++;
     this.pausedUntil = Math.max(this.pausedUntil, Date.now() + this.backoffDelay());

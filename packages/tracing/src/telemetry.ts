@@ -1,5 +1,16 @@
 // One call to start telemetry in a Node program: reads the upstream environment variables, picks a
 // sink, collects the process info, starts recording, flushes periodically and installs exit hooks.
+//
+// Environment (options take precedence):
+//   MICROMEGAS_TELEMETRY_URL          ingestion base URL (http/https); unset and no sink → telemetry off
+//   MICROMEGAS_INGESTION_API_KEY      sent as `Authorization: Bearer <key>`
+//   MICROMEGAS_TELEMETRY_SINK         http (default) | console (print to stderr, no network) | none
+//   MICROMEGAS_FLUSH_PERIOD           seconds between automatic flushes of log/metrics/cpu blocks (60)
+//   MICROMEGAS_MAX_LEVEL              fatal | error | warn | info (default) | debug | trace, or 1–6
+//   MICROMEGAS_PROCESS_PROPERTIES     k=v,k2=v2 added to the process properties
+//   MICROMEGAS_TELEMETRY_PARENT_PROCESS  parent process id (read, then set to ours for children)
+//   MICROMEGAS_TELEMETRY_MAX_IN_FLIGHT_REQUESTS (3), _MAX_QUEUE_BYTES (128 MiB, spans),
+//   _HARD_QUEUE_BYTES (256 MiB, logs and metrics), _REQUEST_TIMEOUT_SECS (10)
 import type { ProcessInfo } from '@micromegas/transit';
 import { ConsoleSink } from './console_sink.ts';
 import { HttpSink, type HttpSinkOptions } from './http_sink.ts';

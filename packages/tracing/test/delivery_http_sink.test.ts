@@ -136,12 +136,15 @@ test('400 is not retried: dropped, counted, one warning', async () => {
 
 test('connection refused is retried until the server comes up', async () => {
   const server = await TestIngestionServer.start({ down: true });
-  const sink = sinkFor(server);
+  const warnings: string[] = [];
+  const sink = sinkFor(server, { warn: (line) => warnings.push(line) });
   sink.onStartup(processInfo());
   const stream = testStream('log');
   sink.onBlock(testBlock(stream, 'log'));
   await waitFor(() => sink.stats().retries >= 3, 5_000, 'some refused attempts');
   assert.equal(server.received.length, 0);
+  assert.equal(warnings.length, 1, 'one rate-limited warning for the outage');
+  assert.match(warnings[0]!, /unavailable \(connect ECONNREFUSED/);
   await server.up();
   await sink.flush();
   assert.deepEqual(server.paths().map((p) => p.split('/').pop()), ['insert_process', 'insert_stream', 'insert_block']);
