@@ -138,8 +138,12 @@ const RAW_TABLE = `CREATE TABLE blocks(block_id UUID, stream_id UUID, process_id
   CREATE INDEX block_begin_time ON blocks(begin_time); CREATE INDEX block_end_time ON blocks(end_time);
   CREATE INDEX block_insert_time ON blocks(insert_time);`;
 
-/** The same bytes and rows without HTTP, CBOR or the object-store abstraction. */
-async function benchRaw(blocks: { block: BlockEnvelope }[]): Promise<Run> {
+/**
+ * The same bytes and rows without HTTP, CBOR or the object-store abstraction. `syncDir` adds the
+ * directory fsync that makes a new file's name durable (what the service guarantees before it
+ * answers 200); without it a crash can lose a file whose row was committed.
+ */
+async function benchRaw(blocks: { block: BlockEnvelope }[], syncDir: boolean): Promise<Run> {
   const db = await createTestDatabase('mm_bench_raw');
   const dir = await mkdtemp(join(tmpdir(), 'mm-bench-raw-'));
   const pool = new pg.Pool({ connectionString: db.connectionString, max: 10 });
@@ -154,6 +158,11 @@ async function benchRaw(blocks: { block: BlockEnvelope }[]): Promise<Run> {
       await fh.writeFile(payloads[i]!);
       await fh.sync();
       await fh.close();
+      if (syncDir) {
+        const dh = await open(dirname(path), 'r');
+        await dh.sync();
+        await dh.close();
+      }
       await pool.query('INSERT INTO blocks VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,now()) ON CONFLICT (block_id) DO NOTHING', [
         b.blockId, b.streamId, b.processId, b.beginTime, b.beginTicks.toString(), b.endTime, b.endTicks.toString(),
         b.nbObjects, b.objectOffset.toString(), payloads[i]!.length,
@@ -174,12 +183,15 @@ function row(name: string, r: Run, blocks: number): string {
 const blocks = makeBlocks();
 const avgBody = blocks.reduce((n, b) => n + b.body.length, 0) / blocks.length;
 console.log(`${BLOCKS} native blocks of ${(avgBody / 1024).toFixed(1)} KiB on the wire (${OBJECT_KIB} KiB of transit objects each), ${CLIENTS} concurrent clients, real PostgreSQL, file object store`);
-const raw = await benchRaw(blocks);
+const rawDurable = await benchRaw(blocks, true);
+const rawFileOnly = await benchRaw(makeBlocks(), false);
 const service = await benchService(makeBlocks());
 console.log('');
 console.log('| path | blocks/s | p50 ms | p99 ms |');
 console.log('|---|---|---|---|');
-console.log(row('raw: file write + fsync, plain SQL insert', raw, BLOCKS));
-console.log(row('micromegas ingestion service (HTTP)', service, BLOCKS));
+console.log(row('raw, durable: create-only file write + file and directory fsync, plain SQL insert', rawDurable, BLOCKS));
+console.log(row('raw, file fsync only (a crash may lose the file name)', rawFileOnly, BLOCKS));
+console.log(row('micromegas ingestion service (HTTP, durable, atomic create-only)', service, BLOCKS));
 console.log('');
-console.log(`service / raw: ${((raw.seconds / service.seconds) * 100).toFixed(0)}%`);
+console.log(`service / raw durable: ${((rawDurable.seconds / service.seconds) * 100).toFixed(0)}%`);
+console.log(`service / raw file fsync only: ${((rawFileOnly.seconds / service.seconds) * 100).toFixed(0)}%`);

@@ -3,7 +3,7 @@
 // link() fails with EEXIST when the key is taken, so concurrent writers race safely and a partial
 // object never appears under a final name.
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidObjectKeyError, ObjectStoreError } from './errors.ts';
@@ -39,6 +39,87 @@ async function makeDirDurable(dir: string): Promise<void> {
   for (const d of created.reverse()) await fsyncDir(dirname(d));
 }
 
+// Directories known to exist, so the hot path skips mkdir; bounded to stay small on huge lakes.
+const MAX_KNOWN_DIRS = 100_000;
+
+interface DirSync {
+  running: Promise<void> | null;
+  queued: Promise<void> | null;
+}
+
+const MAX_OPEN_DIRS = 256;
+
+/**
+ * Group commit for directory fsyncs: a writer needs a sync that *starts* after its link(). One that
+ * arrives while a sync runs joins the single next one, so N concurrent writers to a directory cost
+ * about two fsyncs instead of N.
+ */
+class DirSyncer {
+  private readonly syncs = new Map<string, DirSync>();
+  // Directory handles stay open between syncs (one thread-pool hop per sync instead of three);
+  // insertion order doubles as least-recently-used order.
+  private readonly handles = new Map<string, Promise<FileHandle>>();
+
+  private async syncWithCachedHandle(dir: string): Promise<void> {
+    let handle = this.handles.get(dir);
+    if (handle) {
+      this.handles.delete(dir);
+    } else {
+      handle = open(dir, 'r');
+      handle.catch(() => this.handles.delete(dir));
+    }
+    this.handles.set(dir, handle);
+    if (this.handles.size > MAX_OPEN_DIRS) {
+      for (const [oldDir, old] of this.handles) {
+        if (this.syncs.get(oldDir)?.running) continue; // in use
+        this.handles.delete(oldDir);
+        void old.then((h) => h.close()).catch(() => {});
+        break;
+      }
+    }
+    await (await handle).sync();
+  }
+
+  /** Closes every cached directory handle. */
+  async close(): Promise<void> {
+    const handles = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(handles.map((h) => h.then((x) => x.close()).catch(() => {})));
+  }
+
+  sync(dir: string): Promise<void> {
+    let e = this.syncs.get(dir);
+    if (!e) {
+      e = { running: null, queued: null };
+      this.syncs.set(dir, e);
+    }
+    if (e.queued) return e.queued;
+    if (!e.running) return this.start(dir, e);
+    const entry = e;
+    const queued = e.running
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        entry.queued = null;
+        return this.start(dir, entry);
+      });
+    e.queued = queued;
+    return queued;
+  }
+
+  private start(dir: string, e: DirSync): Promise<void> {
+    const p: Promise<void> = this.syncWithCachedHandle(dir).finally(() => {
+      if (e.running !== p) return;
+      e.running = null;
+      if (!e.queued) this.syncs.delete(dir);
+    });
+    e.running = p;
+    return p;
+  }
+}
+
 export function openFileStore(uri: string): ObjectStore {
   let root: string;
   try {
@@ -47,6 +128,15 @@ export function openFileStore(uri: string): ObjectStore {
     throw new ObjectStoreError(`invalid file URI '${uri}': ${(err as Error).message}`, { cause: err });
   }
   const tempDir = join(root, TEMP_DIR);
+  const knownDirs = new Set<string>();
+  const dirSyncer = new DirSyncer();
+
+  async function ensureDir(dir: string): Promise<void> {
+    if (knownDirs.has(dir)) return;
+    await makeDirDurable(dir);
+    if (knownDirs.size >= MAX_KNOWN_DIRS) knownDirs.clear();
+    knownDirs.add(dir);
+  }
 
   const pathOf = (key: string): string => {
     validateObjectKey(key);
@@ -88,23 +178,34 @@ export function openFileStore(uri: string): ObjectStore {
       const finalPath = pathOf(key);
       const tempPath = join(tempDir, `${randomBytes(12).toString('hex')}.partial`);
       try {
-        await makeDirDurable(tempDir);
+        await ensureDir(tempDir);
         const fh = await open(tempPath, 'wx', 0o644);
         try {
           await fh.writeFile(bytes);
-          await fh.sync();
+          await fh.datasync();
         } finally {
           await fh.close();
         }
         const dir = dirname(finalPath);
-        await makeDirDurable(dir);
+        await ensureDir(dir);
         try {
           await link(tempPath, finalPath);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EEXIST') return 'exists';
-          throw err;
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'EEXIST') return 'exists';
+          if (code !== 'ENOENT') throw err;
+          // A directory we remembered was removed behind our back: recreate it and try once more.
+          knownDirs.clear();
+          await dirSyncer.close(); // its cached handles may point at removed directories
+          await ensureDir(dir);
+          try {
+            await link(tempPath, finalPath);
+          } catch (again) {
+            if ((again as NodeJS.ErrnoException).code === 'EEXIST') return 'exists';
+            throw again;
+          }
         }
-        await fsyncDir(dir);
+        await dirSyncer.sync(dir);
         return 'created';
       } catch (err) {
         throw storeError('put', key, err);
@@ -155,6 +256,8 @@ export function openFileStore(uri: string): ObjectStore {
         throw storeError('probe', root, err);
       }
     },
-    async close() {},
+    async close() {
+      await dirSyncer.close();
+    },
   };
 }
