@@ -4,12 +4,13 @@
 // Requests go through node:http(s) rather than global fetch so that sockets can be unref'd: an idle
 // or in-flight request never keeps the program alive on its own. flush()/shutdown() hold a ref'd
 // deadline timer instead, so awaiting them keeps the program running until delivery or the deadline.
-import http from 'node:http';
-import https from 'node:https';
 import { encodeBlock, encodeProcessInfo, encodeStreamInfo } from '@micromegas/transit';
 import type { ProcessInfo, StreamInfo } from '@micromegas/transit';
 import type { EventSink, FinishedBlock, StreamKind } from './sink.ts';
 import { TelemetryConfigError } from './process_info.ts';
+import { Fifo, IngestionTransport, ingestionUrl, type Outcome, type Route } from './http_sink_transport.ts';
+
+export { ingestionUrl };
 
 /** What a queued request carries; also the key of the per-kind counters. */
 export type ItemLabel = 'process' | 'stream' | StreamKind;
@@ -64,7 +65,6 @@ export interface HttpSinkStats {
 
 type Priority = 0 | 1 | 2 | 3;
 const PRIORITY: Record<ItemLabel, Priority> = { process: 0, stream: 0, log: 1, metrics: 2, cpu: 3 };
-type Route = 'insert_process' | 'insert_stream' | 'insert_block';
 
 interface Item {
   seq: number;
@@ -77,8 +77,6 @@ interface Item {
   attempts: number;
 }
 
-type Outcome = { status: number } | { error: Error; timedOut: boolean };
-
 const MIB = 1024 * 1024;
 const WARNING_INTERVAL_MS = 10_000;
 // Statuses meaning "the service is unavailable right now", not "this request is bad": waiting for
@@ -89,67 +87,8 @@ function zeroCounts(): LabelCounts {
   return { process: 0, stream: 0, log: 0, metrics: 0, cpu: 0 };
 }
 
-/** A FIFO with O(1) push, shift and put-back-at-front. */
-class Fifo<T> {
-  private items: (T | undefined)[] = [];
-  private head = 0;
-  get length(): number {
-    return this.items.length - this.head;
-  }
-  push(item: T): void {
-    this.items.push(item);
-  }
-  unshift(item: T): void {
-    if (this.head > 0) this.items[--this.head] = item;
-    else this.items.unshift(item);
-  }
-  /** Puts an item back where `before` says it belongs (the queue is kept in that order). */
-  putBack(item: T, before: (a: T, b: T) => boolean): void {
-    let at = this.head;
-    while (at < this.items.length && before(this.items[at]!, item)) at++;
-    if (at === this.head) this.unshift(item);
-    else this.items.splice(at, 0, item);
-  }
-  peek(): T | undefined {
-    return this.items[this.head];
-  }
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-  drain(): T[] {
-    const rest = this.items.slice(this.head) as T[];
-    this.items = [];
-    this.head = 0;
-    return rest;
-  }
-}
-
-/** Joins the base URL and a route, tolerating a trailing slash on the base. */
-export function ingestionUrl(base: string, route: Route): URL {
-  let url: URL;
-  try {
-    url = new URL(base);
-  } catch {
-    throw new TelemetryConfigError(`invalid telemetry URL ${JSON.stringify(base)}`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TelemetryConfigError(`telemetry URL must be http or https, got ${JSON.stringify(base)}`);
-  }
-  url.pathname = `${url.pathname.replace(/\/+$/, '')}/ingestion/${route}`;
-  return url;
-}
-
 export class HttpSink implements EventSink {
-  private readonly urls: Record<Route, URL>;
-  private readonly headers: Record<string, string>;
-  private readonly agent: http.Agent;
+  private readonly transport: IngestionTransport;
   private readonly maxQueueBytes: number;
   private readonly hardQueueBytes: number;
   private readonly maxInFlight: number;
@@ -164,7 +103,6 @@ export class HttpSink implements EventSink {
   private readonly queues: [Fifo<Item>, Fifo<Item>, Fifo<Item>, Fifo<Item>] = [new Fifo(), new Fifo(), new Fifo(), new Fifo()];
   /** Unsettled items by seq; insertion order is seq order, so the first key is the oldest. */
   private readonly unsettled = new Map<number, Item>();
-  private readonly activeRequests = new Set<http.ClientRequest>();
   private readonly pendingStreams = new Map<string, StreamInfo>();
   private readonly announcedStreams = new Set<string>();
   private readonly settledStreams = new Set<string>();
@@ -191,13 +129,6 @@ export class HttpSink implements EventSink {
   };
 
   constructor(options: HttpSinkOptions) {
-    this.urls = {
-      insert_process: ingestionUrl(options.url, 'insert_process'),
-      insert_stream: ingestionUrl(options.url, 'insert_stream'),
-      insert_block: ingestionUrl(options.url, 'insert_block'),
-    };
-    this.headers = { 'Content-Type': 'application/octet-stream' };
-    if (options.apiKey) this.headers.Authorization = `Bearer ${options.apiKey}`;
     this.maxQueueBytes = positive(options.maxQueueBytes, 128 * MIB, 'maxQueueBytes');
     this.hardQueueBytes = Math.max(this.maxQueueBytes, positive(options.hardQueueBytes, 256 * MIB, 'hardQueueBytes'));
     this.maxInFlight = Math.floor(positive(options.maxInFlight, 3, 'maxInFlight'));
@@ -209,8 +140,12 @@ export class HttpSink implements EventSink {
     this.flushTimeoutMs = positive(options.flushTimeoutMs, 10_000, 'flushTimeoutMs');
     this.shutdownTimeoutMs = positive(options.shutdownTimeoutMs, 5_000, 'shutdownTimeoutMs');
     this.warnLine = options.warn ?? ((line) => process.stderr.write(`${line}\n`));
-    const AgentClass = this.urls.insert_block.protocol === 'https:' ? https.Agent : http.Agent;
-    this.agent = new AgentClass({ keepAlive: true, maxSockets: this.maxInFlight });
+    this.transport = new IngestionTransport({
+      url: options.url,
+      apiKey: options.apiKey,
+      maxSockets: this.maxInFlight,
+      requestTimeoutMs: this.requestTimeoutMs,
+    });
   }
 
   onStartup(processInfo: ProcessInfo): void {
@@ -399,7 +334,7 @@ export class HttpSink implements EventSink {
 
   private send(item: Item): void {
     this.inFlight++;
-    void this.post(item.route, item.body).then((outcome) => {
+    void this.transport.post(item.route, item.body).then((outcome) => {
       this.inFlight--;
       try {
         this.onOutcome(item, outcome);
@@ -454,39 +389,6 @@ export class HttpSink implements EventSink {
     return ceiling / 2 + Math.random() * (ceiling / 2);
   }
 
-  private post(route: Route, body: Uint8Array): Promise<Outcome> {
-    return new Promise((resolve) => {
-      let finished = false;
-      const finish = (outcome: Outcome): void => {
-        if (finished) return;
-        finished = true;
-        clearTimeout(timer);
-        this.activeRequests.delete(request);
-        resolve(outcome);
-      };
-      const url = this.urls[route];
-      const transport = url.protocol === 'https:' ? https : http;
-      const request = transport.request(
-        url,
-        { method: 'POST', agent: this.agent, headers: { ...this.headers, 'Content-Length': String(body.length) } },
-        (response) => {
-          response.on('error', (error) => finish({ error, timedOut: false }));
-          response.on('end', () => finish({ status: response.statusCode ?? 0 }));
-          response.resume();
-        },
-      );
-      const timer = setTimeout(() => {
-        finish({ error: new Error(`no answer within ${this.requestTimeoutMs} ms`), timedOut: true });
-        request.destroy();
-      }, this.requestTimeoutMs);
-      timer.unref();
-      request.on('socket', (socket) => socket.unref());
-      request.on('error', (error) => finish({ error, timedOut: false }));
-      this.activeRequests.add(request);
-      request.end(body);
-    });
-  }
-
   private close(): void {
     this.closed = true;
     if (this.pauseTimer) clearTimeout(this.pauseTimer);
@@ -495,9 +397,7 @@ export class HttpSink implements EventSink {
     const abandoned = this.unsettled.size;
     for (const queue of this.queues) queue.drain();
     for (const item of [...this.unsettled.values()]) this.settle(item);
-    for (const request of this.activeRequests) request.destroy();
-    this.activeRequests.clear();
-    this.agent.destroy();
+    this.transport.close();
     if (abandoned > 0) {
       this.warnLine(`micromegas: telemetry shutdown deadline reached, ${abandoned} requests not delivered`);
     }
