@@ -1,10 +1,11 @@
 // The `micromegas` command.
 import { runCommand, UsageError, type CommandSpec } from './command.ts';
+import { generateCommand } from './commands/generate.ts';
 import { ingestionCommand } from './commands/ingestion.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
 
-const COMMANDS: CommandSpec[] = [serveCommand, ingestionCommand, migrateCommand];
+const COMMANDS: CommandSpec[] = [serveCommand, ingestionCommand, migrateCommand, generateCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
