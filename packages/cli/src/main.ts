@@ -1,4 +1,5 @@
 // The `micromegas` command.
+import './runtime_env.ts';
 import { runCommand, UsageError, type CommandSpec } from './command.ts';
 import { generateCommand } from './commands/generate.ts';
 import { ingestionCommand } from './commands/ingestion.ts';
