@@ -9,7 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { compressLz4Frame, type ProcessInfo } from '@micromegas/transit';
-import type { CompressJob, CompressResult } from './compress_worker.ts';
+import type { CompressJob, CompressResult, StreamLayout } from './compress_worker.ts';
+import { expandDeferredLogs } from './deferred_log.ts';
 import { releaseBuffer, setBufferShortageHandler, type RawBlock } from './event_stream.ts';
 import type { EventSink, FinishedBlock } from './sink.ts';
 
@@ -30,6 +31,10 @@ export function finishBlock(raw: RawBlock, dependencies: Uint8Array, objects: Ui
       nbObjects: raw.nbObjects,
     },
   };
+}
+
+function layoutOf(raw: RawBlock): StreamLayout {
+  return { dependenciesMetadata: raw.stream.dependenciesMetadata, objectsMetadata: raw.stream.objectsMetadata };
 }
 
 /** Blocks smaller than this are compressed inline: the hop to the worker would cost more. */
@@ -78,12 +83,18 @@ export class BlockDelivery {
     const slot: Slot = { raw, done: null };
     this.slots.set(seq, slot);
     if (this.background && !this.inline && raw.objects.length >= BACKGROUND_MIN_BYTES && this.ensureWorker()) {
-      const job: CompressJob = { seq, dependencies: raw.dependencies, objects: raw.objects };
+      const job: CompressJob = {
+        seq,
+        dependencies: raw.dependencies,
+        objects: raw.objects,
+        deferredLogsOf: raw.deferredLogs ? layoutOf(raw) : null,
+      };
       this.port!.ref(); // keep the program alive until pending blocks are delivered
       this.port!.postMessage(job, [raw.objects.buffer as ArrayBuffer]);
       return;
     }
-    slot.done = finishBlock(raw, compressLz4Frame(raw.dependencies), compressLz4Frame(raw.objects), this.startTicks);
+    const objects = raw.deferredLogs ? expandDeferredLogs(raw.stream, raw.dependencies, raw.objects) : raw.objects;
+    slot.done = finishBlock(raw, compressLz4Frame(raw.dependencies), compressLz4Frame(objects), this.startTicks);
     if (raw.recycle !== null) releaseBuffer(raw.recycle);
     this.deliverInOrder();
   }

@@ -7,6 +7,7 @@ import { Level, Verbosity } from './levels.ts';
 import { LogDep, MetricDep, ThreadDep } from './stream_layouts.ts';
 import { internString, type StringEntry } from './strings.ts';
 import { callerSite, targetOfFile } from './call_site.ts';
+import { deferrableTemplate } from './deferred_log.ts';
 
 abstract class Descriptor implements Dependency {
   readonly id = newDependencyId();
@@ -49,6 +50,8 @@ export class LogDescriptor extends Descriptor {
   readonly target: StringEntry;
   readonly file: StringEntry;
   readonly line: number;
+  /** Its logs with arguments may be formatted when the block closes (see deferred_log.ts). */
+  readonly deferrable: boolean;
   constructor(
     readonly level: Level,
     fmt: string,
@@ -56,6 +59,7 @@ export class LogDescriptor extends Descriptor {
   ) {
     super();
     this.fmt = internString(fmt);
+    this.deferrable = deferrableTemplate(fmt);
     ({ target: this.target, file: this.file, line: this.line } = site(options));
   }
   emit(w: DepsWriter): void {

@@ -76,6 +76,7 @@ interface BlockMessage {
   nbObjects: number;
   dependencies: Uint8Array;
   objects: Uint8Array;
+  deferredLogs: boolean;
 }
 
 const pendingProcessProperties = new Map<string, string>();
@@ -192,6 +193,7 @@ function onWorkerBlock(message: unknown): void {
     dependencies: m.dependencies,
     objects: m.objects,
     recycle: null,
+    deferredLogs: m.deferredLogs === true,
   });
 }
 

@@ -7,6 +7,7 @@ import { writeUtf8 } from '@micromegas/transit';
 import { DepsWriter, type Dependency } from './deps_writer.ts';
 import type { LogDescriptor, MetricDescriptor, PropertySet, SpanDescriptor, SpanLocation } from './descriptors.ts';
 import type { StreamKind } from './sink.ts';
+import { DEFERRED_ARG_NUMBER, DEFERRED_ARG_STRING, DEFERRED_LOG_TYPE } from './deferred_log.ts';
 import { LogObj, MetricObj } from './stream_layouts.ts';
 import type { StringEntry } from './strings.ts';
 import { dualTimeNow, type DualTime } from './time.ts';
@@ -28,6 +29,8 @@ export interface RawBlock {
   objects: Uint8Array;
   /** The objects' whole buffer when it may be reused once the block is compressed (see releaseBuffer). */
   recycle: ArrayBuffer | null;
+  /** The objects hold private deferred-log events to expand before delivery (see deferred_log.ts). */
+  deferredLogs: boolean;
 }
 
 // Fresh memory is expensive on first touch (page faults: ~45 ms per 10 MiB on a small VM, more than
@@ -74,6 +77,7 @@ export class EventStream {
   len = 0;
   limit: number;
   nbObjects = 0;
+  private deferredLogs = false;
   objectOffset = 0;
   stamp = nextStamp();
   deps: Dependency[] = [];
@@ -139,6 +143,48 @@ export class EventStream {
     v.setUint32(p + 1, q - p - 5, true);
     this.len = q;
     this.nbObjects++;
+    this.track(desc);
+    if (this.len > this.limit) this.flush();
+  }
+
+  /**
+   * A log whose `{}` template is filled later (see deferred_log.ts); every argument is a string or
+   * a number, and there are at most 255 of them.
+   */
+  logDeferred(desc: LogDescriptor, time: number, args: readonly (string | number)[]): void {
+    let max = 27;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      max += typeof a === 'number' ? 9 : 5 + 3 * a.length;
+    }
+    this.reserve(max);
+    const p = this.len;
+    const v = this.view;
+    const b = this.bytes;
+    b[p] = DEFERRED_LOG_TYPE;
+    v.setUint32(p + 5, desc.idLo, true);
+    v.setUint32(p + 9, desc.idHi, true);
+    v.setUint32(p + 13, time, true);
+    v.setUint32(p + 17, (time / TWO_32) | 0, true);
+    b[p + 21] = args.length;
+    let q = p + 22;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i]!;
+      if (typeof a === 'number') {
+        b[q] = DEFERRED_ARG_NUMBER;
+        v.setFloat64(q + 1, a, true);
+        q += 9;
+      } else {
+        b[q] = DEFERRED_ARG_STRING;
+        const n = writeUtf8(b, q + 5, a);
+        v.setUint32(q + 1, n, true);
+        q += 5 + n;
+      }
+    }
+    v.setUint32(p + 1, q - p - 5, true);
+    this.len = q;
+    this.nbObjects++;
+    this.deferredLogs = true;
     this.track(desc);
     if (this.len > this.limit) this.flush();
   }
@@ -372,7 +418,9 @@ export class EventStream {
       dependencies,
       objects,
       recycle,
+      deferredLogs: this.deferredLogs,
     };
+    this.deferredLogs = false;
     this.objectOffset += this.nbObjects;
     this.nbObjects = 0;
     this.len = 0;

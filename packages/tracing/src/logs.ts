@@ -5,6 +5,7 @@
 // Formatting: `{}` placeholders are filled in order with the arguments (upstream's style); if the
 // message has no `{}`, it follows util.format / console.log (`%s %d %o …`, extra arguments appended).
 import { format, inspect } from 'node:util';
+import { deferrableArgs } from './deferred_log.ts';
 import { LogDescriptor, propertySetOf, type SiteOptions } from './descriptors.ts';
 import { state } from './dispatch.ts';
 import { Level, isLevel } from './levels.ts';
@@ -38,8 +39,10 @@ function staticLog(level: Level, message: string): void {
 }
 
 function formattedLog(level: Level, template: string, args: unknown[]): void {
-  const desc = descriptorFor(level, template) ?? overflowDescriptor(level);
-  state.log!.logString(desc, null, ticksNow(), formatMessage(template, args));
+  const desc = descriptorFor(level, template);
+  if (desc === null) state.log!.logString(overflowDescriptor(level), null, ticksNow(), formatMessage(template, args));
+  else if (desc.deferrable && deferrableArgs(args)) state.log!.logDeferred(desc, ticksNow(), args);
+  else state.log!.logString(desc, null, ticksNow(), formatMessage(template, args));
 }
 
 function argText(a: unknown): string {
@@ -115,5 +118,6 @@ export function logDescriptor(level: Level, message: string, options?: SiteOptio
 export function logWith(desc: LogDescriptor, ...args: unknown[]): void {
   if (desc.level > state.maxLevel) return;
   if (args.length === 0) state.log!.logStatic(desc, ticksNow());
+  else if (desc.deferrable && deferrableArgs(args)) state.log!.logDeferred(desc, ticksNow(), args);
   else state.log!.logString(desc, null, ticksNow(), formatMessage(desc.fmt.text, args));
 }
