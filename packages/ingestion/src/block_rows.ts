@@ -2,6 +2,7 @@
 // together as one multi-row INSERT: one round trip and one WAL flush for many blocks, with no
 // added delay when the server is idle. Every caller still waits for the commit of its own row.
 import type { SqlExecutor } from '@micromegas/lake';
+import { isDataException } from './errors.ts';
 
 const COLUMNS = 10; // insert_time is now()
 const MAX_ROWS_PER_STATEMENT = 500;
@@ -19,14 +20,6 @@ function insertSql(rows: number): string {
     values.push(`(${p.join(', ')}, now())`);
   }
   return `INSERT INTO blocks VALUES ${values.join(', ')} ON CONFLICT (block_id) DO NOTHING RETURNING block_id::text`;
-}
-
-function isDataError(err: unknown): boolean {
-  for (let e: unknown = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('22')) return true;
-  }
-  return false;
 }
 
 export class BlockRowWriter {
@@ -74,7 +67,7 @@ export class BlockRowWriter {
       const inserted = new Set(rows.map((r) => r.block_id));
       for (const p of batch) p.resolve(inserted.has(String(p.params[0])));
     } catch (err) {
-      if (batch.length > 1 && isDataError(err)) {
+      if (batch.length > 1 && isDataException(err)) {
         // One bad row must not fail its neighbours: retry them one by one.
         await Promise.all(batch.map((p) => this.write([p])));
         return;

@@ -10,7 +10,7 @@ import {
   type BlockEnvelope,
 } from '@micromegas/transit';
 import { checkReady, type Lake } from '@micromegas/lake';
-import { BadRequestError, UnavailableError } from './errors.ts';
+import { BadRequestError, UnavailableError, isDataException } from './errors.ts';
 import { BlockRowWriter } from './block_rows.ts';
 import { toPgTimestamp } from './timestamp.ts';
 
@@ -77,14 +77,6 @@ const INSERT_PROCESS = `INSERT INTO processes VALUES ($1, $2, $3, $4, $5, $6, $7
 const INSERT_STREAM = `INSERT INTO streams (stream_id, process_id, dependencies_metadata, objects_metadata, tags, properties, insert_time, format)
   VALUES ($1, $2, $3, $4, $5, ${PROPERTIES_SQL('$6', '$7')}, now(), 'micromegas-transit')
   ON CONFLICT (stream_id) DO NOTHING`;
-
-function sqlState(err: unknown): string | undefined {
-  for (let e: unknown = err; e && typeof e === 'object'; e = (e as { cause?: unknown }).cause) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
-  }
-  return undefined;
-}
 
 export class IngestionService {
   readonly stats: IngestionStats = {
@@ -182,8 +174,7 @@ export class IngestionService {
     } catch (err) {
       if (err instanceof BadRequestError) throw err;
       const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
-      // SQLSTATE class 22 (data exception, e.g. a NUL character in a text): retrying cannot help.
-      if (sqlState(err)?.startsWith('22')) throw new BadRequestError(`${what}: ${reason}`);
+      if (isDataException(err)) throw new BadRequestError(`${what}: ${reason}`);
       this.stats.failures++;
       throw new UnavailableError(`${what}: ${reason}`);
     }

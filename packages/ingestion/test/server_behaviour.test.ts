@@ -133,3 +133,27 @@ test('object store failure: 503 and no block row (the object comes first)', asyn
     await h.close();
   }
 });
+
+test('a row PostgreSQL rejects as data gets 400 alone; the blocks grouped with it are stored', async () => {
+  const h = await startHarness('postgres+file');
+  try {
+    const good = Array.from({ length: 40 }, () => newIds());
+    const bad = newIds();
+    const results = await Promise.all([
+      ...good.map((ids) => h.post('/ingestion/insert_block', blockBody(ids, 'rust', { dependencies: EMPTY_LZ4_FRAME, objects: Uint8Array.of(1) }))),
+      // Year 0 passes RFC 3339 but PostgreSQL refuses it (SQLSTATE 22008).
+      h.post('/ingestion/insert_block', blockBody(bad, 'rust', { dependencies: EMPTY_LZ4_FRAME, objects: Uint8Array.of(2), beginTime: '0000-01-01T00:00:00Z' })),
+    ]);
+    assert.deepEqual(results.slice(0, -1).map((r) => r.status), good.map(() => 200));
+    assert.equal(results.at(-1)!.status, 400);
+    assert.match(results.at(-1)!.text, /out of range/);
+    assert.equal(await count(h.lake, 'blocks'), good.length);
+    // A NUL character in a process field is refused the same way, not retried forever.
+    const nul = processBody(newIds(), 'rust', { properties: [['k', 'a\u0000b']] });
+    const res = await h.post('/ingestion/insert_process', nul);
+    assert.equal(res.status, 400);
+    assert.equal(await count(h.lake, 'processes'), 0);
+  } finally {
+    await h.close();
+  }
+});
