@@ -1,16 +1,21 @@
-// Object store in a local directory. Writes are durable and atomic create-only: the bytes go to a
-// temp file under <root>/.tmp (same file system), are fsynced, then hard-linked to the final name;
-// link() fails with EEXIST when the key is taken, so concurrent writers race safely and a partial
-// object never appears under a final name.
+// Object store in a local directory. Writes are create-only and durable: the object is created with
+// O_EXCL under its final name (EEXIST when the key is taken, so concurrent writers race safely),
+// written, fdatasync'ed, then its directory is fsync'ed (grouped across concurrent writers). On a
+// journaling file system that is one journal commit per object; writing a temp file first and
+// linking it afterwards costs two. A crash can leave an object short, but never acknowledged (the
+// caller answers only after this resolves); the retry that follows finds it and completes it.
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidObjectKeyError, ObjectStoreError } from './errors.ts';
 import { compareKeys, validateListPrefix, validateObjectKey } from './object_key.ts';
 import type { ObjectStore } from './object_store.ts';
 
-const TEMP_DIR = '.tmp';
+// Partial writes are named `.mm-<random>.partial` beside their final name; such names are reserved.
+const TEMP_PREFIX = '.mm-';
+const TEMP_SUFFIX = '.partial';
+const isTempName = (name: string): boolean => name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX);
 
 function storeError(action: string, key: string, err: unknown): ObjectStoreError {
   const code = (err as NodeJS.ErrnoException).code;
@@ -50,7 +55,7 @@ interface DirSync {
 const MAX_OPEN_DIRS = 256;
 
 /**
- * Group commit for directory fsyncs: a writer needs a sync that *starts* after its link(). One that
+ * Group commit for directory fsyncs: a writer needs a sync that *starts* after it created its file. One that
  * arrives while a sync runs joins the single next one, so N concurrent writers to a directory cost
  * about two fsyncs instead of N.
  */
@@ -127,7 +132,6 @@ export function openFileStore(uri: string): ObjectStore {
   } catch (err) {
     throw new ObjectStoreError(`invalid file URI '${uri}': ${(err as Error).message}`, { cause: err });
   }
-  const tempDir = join(root, TEMP_DIR);
   const knownDirs = new Set<string>();
   const dirSyncer = new DirSyncer();
 
@@ -140,9 +144,37 @@ export function openFileStore(uri: string): ObjectStore {
 
   const pathOf = (key: string): string => {
     validateObjectKey(key);
-    if (key === TEMP_DIR || key.startsWith(`${TEMP_DIR}/`)) throw new InvalidObjectKeyError(key, `'${TEMP_DIR}' is reserved`);
+    if (key.split('/').some(isTempName)) throw new InvalidObjectKeyError(key, `names like '${TEMP_PREFIX}*${TEMP_SUFFIX}' are reserved`);
     return join(root, ...key.split('/'));
   };
+
+  /**
+   * The key is taken. An object that holds exactly a prefix of our bytes is a write that a crash
+   * (or a concurrent writer of the same bytes, still at work) left short: it is completed by
+   * atomically replacing it. Anything else is a real object and stays untouched.
+   */
+  async function settleExisting(finalPath: string, bytes: Uint8Array): Promise<'created' | 'exists'> {
+    const existing = await readFile(finalPath);
+    if (existing.length >= bytes.length || !Buffer.from(bytes.buffer, bytes.byteOffset, existing.length).equals(existing)) {
+      return 'exists';
+    }
+    const dir = dirname(finalPath);
+    const tempPath = join(dir, `${TEMP_PREFIX}${randomBytes(12).toString('hex')}${TEMP_SUFFIX}`);
+    try {
+      const fh = await open(tempPath, 'wx', 0o644);
+      try {
+        await fh.writeFile(bytes);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tempPath, finalPath);
+    } finally {
+      await unlink(tempPath).catch(() => {});
+    }
+    await dirSyncer.sync(dir);
+    return 'created';
+  }
 
   /** Collects keys under dir (relative key prefix keyDir) in byte order, stopping at limit. */
   async function walk(dir: string, keyDir: string, prefix: string, out: string[], limit: number): Promise<void> {
@@ -156,7 +188,7 @@ export function openFileStore(uri: string): ObjectStore {
     }
     // Sort as full keys would sort: a directory 'a' contributes keys 'a/...', which sort after 'a.c'.
     const named = entries
-      .filter((e) => !(keyDir === '' && e.name === TEMP_DIR))
+      .filter((e) => !isTempName(e.name))
       .map((e) => ({ e, sortKey: e.isDirectory() ? `${e.name}/` : e.name }))
       .sort((x, y) => compareKeys(x.sortKey, y.sortKey));
     for (const { e } of named) {
@@ -176,41 +208,41 @@ export function openFileStore(uri: string): ObjectStore {
     uri,
     async putIfAbsent(key, bytes) {
       const finalPath = pathOf(key);
-      const tempPath = join(tempDir, `${randomBytes(12).toString('hex')}.partial`);
+      const dir = dirname(finalPath);
       try {
-        await ensureDir(tempDir);
-        const fh = await open(tempPath, 'wx', 0o644);
-        try {
-          await fh.writeFile(bytes);
-          await fh.datasync();
-        } finally {
-          await fh.close();
-        }
-        const dir = dirname(finalPath);
         await ensureDir(dir);
+        let fh: FileHandle;
         try {
-          await link(tempPath, finalPath);
+          fh = await open(finalPath, 'wx', 0o644);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
-          if (code === 'EEXIST') return 'exists';
+          if (code === 'EEXIST') return await settleExisting(finalPath, bytes);
           if (code !== 'ENOENT') throw err;
           // A directory we remembered was removed behind our back: recreate it and try once more.
           knownDirs.clear();
           await dirSyncer.close(); // its cached handles may point at removed directories
           await ensureDir(dir);
           try {
-            await link(tempPath, finalPath);
+            fh = await open(finalPath, 'wx', 0o644);
           } catch (again) {
-            if ((again as NodeJS.ErrnoException).code === 'EEXIST') return 'exists';
+            if ((again as NodeJS.ErrnoException).code === 'EEXIST') return await settleExisting(finalPath, bytes);
             throw again;
           }
+        }
+        try {
+          await fh.writeFile(bytes);
+          await fh.datasync();
+        } catch (err) {
+          // Leave no partial object behind for a retry to trip over.
+          await unlink(finalPath).catch(() => {});
+          throw err;
+        } finally {
+          await fh.close();
         }
         await dirSyncer.sync(dir);
         return 'created';
       } catch (err) {
         throw storeError('put', key, err);
-      } finally {
-        await unlink(tempPath).catch(() => {});
       }
     },
     async get(key) {

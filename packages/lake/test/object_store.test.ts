@@ -133,10 +133,32 @@ describe('file:// specifics', () => {
     const root = join(dir, 'layout');
     const store = openObjectStore(pathToFileURL(root).href);
     assert.equal(await store.putIfAbsent('blobs/p/s/b', bytes(7)), 'created');
-    assert.deepEqual(await readdir(join(root, 'blobs', 'p', 's')), ['b']);
-    assert.deepEqual(await readdir(join(root, '.tmp')), []);
-    assert.deepEqual(await store.list(''), ['blobs/p/s/b'], 'the temp directory is not listed');
-    await assert.rejects(store.putIfAbsent('.tmp/x', bytes(1)), InvalidObjectKeyError);
+    assert.deepEqual(await readdir(join(root, 'blobs', 'p', 's')), ['b'], 'no temp file is left beside it');
+    // A partial write left by a crash is never listed, and its name can't be used as a key.
+    await writeFile(join(root, 'blobs', 'p', 's', '.mm-0123abcd.partial'), 'torn');
+    assert.deepEqual(await store.list(''), ['blobs/p/s/b'], 'partial writes are not listed');
+    await assert.rejects(store.putIfAbsent('blobs/p/s/.mm-0123abcd.partial', bytes(1)), InvalidObjectKeyError);
+  });
+
+  test('an object a crash left short is completed by the retry; a different object is left untouched', async () => {
+    const root = join(dir, 'torn');
+    const store = openObjectStore(pathToFileURL(root).href);
+    const full = Uint8Array.from({ length: 5000 }, (_, i) => i & 0xff);
+    await mkdir(join(root, 'blobs', 'p', 's'), { recursive: true });
+    await writeFile(join(root, 'blobs', 'p', 's', 'torn'), full.subarray(0, 1234));
+    await writeFile(join(root, 'blobs', 'p', 's', 'empty'), new Uint8Array(0));
+    assert.equal(await store.putIfAbsent('blobs/p/s/torn', full), 'created');
+    assert.deepEqual(await store.get('blobs/p/s/torn'), full);
+    assert.equal(await store.putIfAbsent('blobs/p/s/empty', full), 'created');
+    assert.deepEqual(await store.get('blobs/p/s/empty'), full);
+    // Not a prefix of the new bytes: a real, different object.
+    const other = Uint8Array.of(9, 9, 9);
+    await writeFile(join(root, 'blobs', 'p', 's', 'other'), other);
+    assert.equal(await store.putIfAbsent('blobs/p/s/other', full), 'exists');
+    assert.deepEqual(await store.get('blobs/p/s/other'), other);
+    // The same bytes again: a duplicate.
+    assert.equal(await store.putIfAbsent('blobs/p/s/torn', full), 'exists');
+    assert.deepEqual((await readdir(join(root, 'blobs', 'p', 's'))).sort(), ['empty', 'other', 'torn']);
   });
 
   test('a key whose parent is a file fails with ObjectStoreError', async () => {
