@@ -1,9 +1,12 @@
 // Authentication, limits, health, readiness and failure answers of the ingestion server.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Keyring, parseApiKeys } from '@micromegas/ingestion';
-import { EMPTY_LZ4_FRAME, blockBody, newIds, processBody, streamBody } from './fixtures.ts';
+import { EMPTY_LZ4_FRAME, blockBody, newIds, processBody, storedPayload, streamBody } from './fixtures.ts';
 import { count, startHarness, stopSharedS3 } from './harness.ts';
 
 after(stopSharedS3);
@@ -153,6 +156,26 @@ test('a row PostgreSQL rejects as data gets 400 alone; the blocks grouped with i
     const res = await h.post('/ingestion/insert_process', nul);
     assert.equal(res.status, 400);
     assert.equal(await count(h.lake, 'processes'), 0);
+  } finally {
+    await h.close();
+  }
+});
+
+test('a retry after a crash that left the object short completes it and inserts the row', async () => {
+  const h = await startHarness('postgres+file');
+  try {
+    const ids = newIds();
+    const objects = Uint8Array.from({ length: 3000 }, (_, i) => (i * 13) & 0xff);
+    const expected = storedPayload(EMPTY_LZ4_FRAME, objects);
+    // What a crash between creating the object and syncing it can leave: a strict prefix.
+    const root = fileURLToPath(h.lake.blobs.uri);
+    const path = join(root, 'blobs', ids.processId, ids.streamId, ids.blockId);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, expected.subarray(0, 100));
+    const res = await h.post('/ingestion/insert_block', blockBody(ids, 'rust', { dependencies: EMPTY_LZ4_FRAME, objects }));
+    assert.equal(res.status, 200);
+    assert.deepEqual(Buffer.from((await h.lake.blobs.get(`blobs/${ids.processId}/${ids.streamId}/${ids.blockId}`))!), Buffer.from(expected));
+    assert.equal(await count(h.lake, 'blocks'), 1);
   } finally {
     await h.close();
   }
