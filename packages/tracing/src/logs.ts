@@ -22,6 +22,12 @@ function descriptorFor(level: Level, message: string): LogDescriptor | null {
   const cache = caches[level]!;
   const desc = cache.get(message);
   if (desc !== undefined) return desc;
+  return newDescriptorFor(cache, level, message);
+}
+
+// Kept out of descriptorFor so that the hot lookup stays small enough to inline whole, leaving
+// TurboFan's inlining budget for the clock read (see metrics.ts).
+function newDescriptorFor(cache: Map<string, LogDescriptor>, level: Level, message: string): LogDescriptor | null {
   if (cache.size >= MAX_CACHED) return null;
   const created = new LogDescriptor(level, message);
   cache.set(message, created);

@@ -14,6 +14,11 @@ const MAX_CACHED = 10000;
 function descriptorFor(name: string, unit: string): MetricDescriptor {
   const d = byName.get(name);
   if (d !== undefined && d.unit.text === unit) return d;
+  return newDescriptorFor(name, unit, d);
+}
+
+// Kept out of descriptorFor so that the hot lookup stays small enough to inline whole.
+function newDescriptorFor(name: string, unit: string, d: MetricDescriptor | undefined): MetricDescriptor {
   if (d === undefined && byName.size < MAX_CACHED) {
     const created = new MetricDescriptor(name, unit);
     byName.set(name, created);
@@ -37,36 +42,61 @@ export function metricDescriptor(name: string, unit: string, options?: SiteOptio
 
 type Properties = Record<string, string> | Map<string, string>;
 
-export function recordInt(desc: MetricDescriptor, value: number | bigint, properties?: Properties): void {
-  if (!state.active) return;
+// The hot paths stay small so that TurboFan's inlining budget reaches process.hrtime() inside
+// ticksNow(): only then is its [sec, ns] pair optimized away. Rare cases (bigint values,
+// properties) live in functions of their own, and the clock is read first.
+let bigLo = 0;
+let bigHi = 0;
+function splitBigInt(value: bigint): void {
+  const v = BigInt.asUintN(64, value);
+  bigLo = Number(v & 0xffffffffn);
+  bigHi = Number(v >> 32n);
+}
+
+function writeTagged(desc: MetricDescriptor, properties: Properties, isFloat: boolean, value: number, lo: number, hi: number, time: number): void {
+  state.metrics!.taggedMetric(desc, propertySetOf(properties), isFloat, value, lo, hi, time);
+}
+
+function writeInt(desc: MetricDescriptor, value: number | bigint, properties: Properties | undefined, time: number): void {
   let lo: number;
   let hi: number;
   if (typeof value === 'number') {
     lo = value >>> 0;
     hi = Math.floor(value / TWO_32) >>> 0;
   } else {
-    const v = BigInt.asUintN(64, value);
-    lo = Number(v & 0xffffffffn);
-    hi = Number(v >> 32n);
+    splitBigInt(value);
+    lo = bigLo;
+    hi = bigHi;
   }
-  if (properties === undefined) state.metrics!.intMetric(desc, lo, hi, ticksNow());
-  else state.metrics!.taggedMetric(desc, propertySetOf(properties), false, 0, lo, hi, ticksNow());
+  if (properties === undefined) state.metrics!.intMetric(desc, lo, hi, time);
+  else writeTagged(desc, properties, false, 0, lo, hi, time);
+}
+
+function writeFloat(desc: MetricDescriptor, value: number, properties: Properties | undefined, time: number): void {
+  if (properties === undefined) state.metrics!.floatMetric(desc, value, time);
+  else writeTagged(desc, properties, true, value, 0, 0, time);
+}
+
+export function recordInt(desc: MetricDescriptor, value: number | bigint, properties?: Properties): void {
+  if (!state.active) return;
+  writeInt(desc, value, properties, ticksNow());
 }
 
 export function recordFloat(desc: MetricDescriptor, value: number, properties?: Properties): void {
   if (!state.active) return;
-  if (properties === undefined) state.metrics!.floatMetric(desc, value, ticksNow());
-  else state.metrics!.taggedMetric(desc, propertySetOf(properties), true, value, 0, 0, ticksNow());
+  writeFloat(desc, value, properties, ticksNow());
 }
 
 /** Records an integer metric (IntegerMetricEvent, or TaggedIntegerMetricEvent with properties). */
 export function imetric(name: string, unit: string, value: number | bigint, properties?: Properties): void {
   if (!state.active) return;
-  recordInt(descriptorFor(name, unit), value, properties);
+  const time = ticksNow();
+  writeInt(descriptorFor(name, unit), value, properties, time);
 }
 
 /** Records a float metric (FloatMetricEvent, or TaggedFloatMetricEvent with properties). */
 export function fmetric(name: string, unit: string, value: number, properties?: Properties): void {
   if (!state.active) return;
-  recordFloat(descriptorFor(name, unit), value, properties);
+  const time = ticksNow();
+  writeFloat(descriptorFor(name, unit), value, properties, time);
 }
