@@ -18,15 +18,6 @@ export const DEFERRED_ARG_NUMBER = 1;
 
 const encoder = new TextEncoder();
 
-/** Fills `{}` placeholders in order; extra arguments are appended after a space (formatMessage's rules). */
-export function fillTemplate(parts: readonly string[], args: readonly string[]): string {
-  let out = parts[0]!;
-  let i = 0;
-  for (let k = 1; k < parts.length; k++) out += (i < args.length ? args[i++] : '{}') + parts[k];
-  for (; i < args.length; i++) out += ' ' + args[i];
-  return out;
-}
-
 class Output {
   bytes: Uint8Array;
   view: DataView;
