@@ -5,6 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import type { Database, QueryResult, SqlExecutor } from './database.ts';
 import { classifyDatabaseError, LakeUnavailableError } from './errors.ts';
 import { normalizeParam, RESULT_PARSERS } from './sql_types.ts';
@@ -77,7 +78,9 @@ export async function openPgliteDatabase(dataDir: string | undefined): Promise<D
   }
   let db: PGlite;
   try {
-    db = await PGlite.create(pgDir, { parsers: RESULT_PARSERS });
+    // btree_gist backs the lakehouse's partition no-overlap exclusion constraint; PGlite can only
+    // CREATE EXTENSION what was loaded at construction.
+    db = await PGlite.create(pgDir, { parsers: RESULT_PARSERS, extensions: { btree_gist } });
   } catch (err) {
     if (lockPath) await rm(lockPath, { force: true });
     throw new LakeUnavailableError(`cannot open embedded database in ${pgDir ?? 'memory'}: ${(err as Error).message}`, {
