@@ -1,7 +1,8 @@
 // Metadata-driven decoder of transit buffers (ingestion-protocol §3.4). It reads any upstream stream
 // (Rust, Unreal, ours): layouts come only from the stream's UDT metadata; the handful of
-// dynamically-sized types are read by name. Corrupt input raises TransitFormatError; every loop
-// advances by at least one byte and nesting is bounded, so no input can hang or overflow the stack.
+// dynamically-sized types are read by name. Corrupt input (buffers or metadata) raises
+// TransitFormatError; every loop advances by at least one byte, nesting is bounded and the work of
+// nested layouts is budgeted per buffer, so no input can hang, overflow the stack or blow up memory.
 import { TransitFormatError } from '../envelope/errors.ts';
 import type { UserDefinedType } from '../envelope/types.ts';
 
@@ -24,6 +25,11 @@ export class TransitObject {
 export type DependencyMap = Map<bigint, TransitValue>;
 
 const MAX_NESTING = 16;
+// Member visits allowed per buffer: real layouts need well under one per byte; metadata whose nested
+// members overlap (e.g. ten members of a type that itself has ten such members) would otherwise cost
+// exponential time, so its work is capped.
+const VISIT_BUDGET_BASE = 1 << 16;
+const VISITS_PER_BYTE = 8;
 const utf8Lossy = new TextDecoder('utf-8', { fatal: false });
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 const utf16Lossy = new TextDecoder('utf-16le', { fatal: false });
@@ -32,18 +38,19 @@ function fail(message: string): never {
   throw new TransitFormatError(`transit: ${message}`);
 }
 
-/** A bounds-checked view on [start, end) of a buffer. */
+/** A bounds-checked view on [start, end) of a buffer; windows of one buffer share its DataView. */
 class Window {
-  readonly view: DataView;
   constructor(
     readonly bytes: Uint8Array,
+    readonly view: DataView,
     readonly start: number,
     readonly end: number,
-  ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  ) {}
+  static of(bytes: Uint8Array): Window {
+    return new Window(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0, bytes.length);
   }
   need(at: number, n: number, what: string): void {
-    if (at < this.start || at + n > this.end) fail(`${what} out of bounds (${at - this.start}+${n} > ${this.end - this.start})`);
+    if (!(at >= this.start && n >= 0 && at + n <= this.end)) fail(`${what} out of bounds (${at - this.start}+${n} > ${this.end - this.start})`);
   }
   u8(at: number, what: string): number {
     this.need(at, 1, what);
@@ -67,13 +74,56 @@ class Window {
   }
   sub(at: number, n: number, what: string): Window {
     this.need(at, n, what);
-    return new Window(this.bytes, at, at + n);
+    return new Window(this.bytes, this.view, at, at + n);
   }
 }
 
+/** Work left for one buffer (member visits), see VISIT_BUDGET_BASE. */
+interface Budget {
+  left: number;
+}
+
+function budgetFor(bytes: Uint8Array): Budget {
+  return { left: VISIT_BUDGET_BASE + VISITS_PER_BYTE * bytes.length };
+}
+
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+// Metadata comes from the producer, so it is as untrusted as the buffers. Checked once per list and
+// remembered per list object (lists are immutable once decoded from a stream).
+const checkedLists = new WeakSet<readonly UserDefinedType[]>();
+
+function checkMetadata(udts: readonly UserDefinedType[], which: string): void {
+  if (checkedLists.has(udts)) return;
+  if (!Array.isArray(udts)) fail(`${which} metadata is not a list`);
+  for (const u of udts) {
+    if (typeof u !== 'object' || u === null || typeof u.name !== 'string' || !isCount(u.size) || !Array.isArray(u.members)) {
+      fail(`${which} metadata has a malformed type`);
+    }
+    for (const m of u.members) {
+      if (typeof m !== 'object' || m === null || typeof m.name !== 'string' || typeof m.typeName !== 'string' || !isCount(m.offset) || !isCount(m.size)) {
+        fail(`${which} metadata type ${u.name} has a malformed member`);
+      }
+    }
+  }
+  checkedLists.add(udts);
+}
+
+// First type of each name, per metadata list (nested members are looked up by name for every object).
+const nameIndexes = new WeakMap<readonly UserDefinedType[], Map<string, UserDefinedType>>();
+
 function findUdt(udts: readonly UserDefinedType[], name: string): UserDefinedType {
-  for (const u of udts) if (u.name === name) return u;
-  return fail(`unknown member type ${JSON.stringify(name)}`);
+  let index = nameIndexes.get(udts);
+  if (index === undefined) {
+    index = new Map();
+    for (const u of udts) if (!index.has(u.name)) index.set(u.name, u);
+    nameIndexes.set(udts, index);
+  }
+  const u = index.get(name);
+  if (u === undefined) fail(`unknown member type ${JSON.stringify(name)}`);
+  return u;
 }
 
 function lookup(deps: DependencyMap, id: bigint, what: string): TransitValue {
@@ -83,20 +133,28 @@ function lookup(deps: DependencyMap, id: bigint, what: string): TransitValue {
 }
 
 const INTRINSIC_SIZES: Record<string, number> = { u8: 1, uint8: 1, u32: 4, uint32: 4, u64: 8, uint64: 8, i64: 8, int64: 8, f64: 8 };
+/** What parsing one buffer needs besides the bytes: its metadata, the dependencies so far, its work budget. */
+interface Ctx {
+  udts: readonly UserDefinedType[];
+  deps: DependencyMap;
+  budget: Budget;
+}
 
 /** Parses one fixed-layout instance of `udt` occupying `w` (§3.4 parsePod). */
-function parsePod(udt: UserDefinedType, udts: readonly UserDefinedType[], deps: DependencyMap, w: Window, depth: number): TransitValue {
+function parsePod(udt: UserDefinedType, ctx: Ctx, w: Window, depth: number): TransitValue {
   if (depth > MAX_NESTING) fail(`type ${udt.name} nests deeper than ${MAX_NESTING} levels`);
+  ctx.budget.left -= udt.members.length + 1;
+  if (ctx.budget.left < 0) fail(`type ${udt.name}: nested layouts cost more work than the buffer allows`);
   const members = new Map<string, TransitValue>();
   const len = w.end - w.start;
   for (const m of udt.members) {
-    if (!(m.offset >= 0 && m.size >= 0 && m.offset + m.size <= len)) fail(`member ${udt.name}.${m.name} (offset ${m.offset}, size ${m.size}) exceeds the ${len}-byte instance`);
+    if (m.offset + m.size > len) fail(`member ${udt.name}.${m.name} (offset ${m.offset}, size ${m.size}) exceeds the ${len}-byte instance`);
     const at = w.start + m.offset;
     const what = `${udt.name}.${m.name}`;
     let value: TransitValue;
     if (m.isReference) {
       if (m.size < 8) fail(`reference member ${what} is smaller than 8 bytes`);
-      value = lookup(deps, w.u64(at, what), what);
+      value = lookup(ctx.deps, w.u64(at, what), what);
     } else {
       const intrinsic = INTRINSIC_SIZES[m.typeName];
       if (intrinsic !== undefined && m.size !== intrinsic) fail(`member ${what} of type ${m.typeName} has size ${m.size}`);
@@ -121,8 +179,8 @@ function parsePod(udt: UserDefinedType, udts: readonly UserDefinedType[], deps: 
           value = w.f64(at, what);
           break;
         default: {
-          const nested = findUdt(udts, m.typeName);
-          value = parsePod(nested, udts, deps, w.sub(at, nested.size, what), depth + 1);
+          const nested = findUdt(ctx.udts, m.typeName);
+          value = parsePod(nested, ctx, w.sub(at, nested.size, what), depth + 1);
         }
       }
     }
@@ -144,7 +202,7 @@ function readDynString(w: Window, at: number, what: string): [string, number] {
   const bytes = w.bytes.subarray(at + 5, at + 5 + n);
   let text: string;
   switch (codec) {
-    case 0: // Ansi: upstream decodes it as lossy UTF-8
+    case 0: // Ansi (Latin-1/Windows-1252 in Unreal): upstream decodes it as lossy UTF-8, so do we
     case 2:
       text = utf8Lossy.decode(bytes);
       break;
@@ -167,53 +225,51 @@ function obj(typeName: string, entries: [string, TransitValue][]): TransitObject
 }
 
 /** Reads a reference-shaped in-place member (StaticStringRef / StringId) whose size comes from the metadata. */
-function refUdtValue(udts: readonly UserDefinedType[], name: string, deps: DependencyMap, w: Window, at: number, depth: number): [TransitValue, number] {
-  const u = findUdt(udts, name);
-  return [parsePod(u, udts, deps, w.sub(at, u.size, name), depth + 1), at + u.size];
+function refUdtValue(ctx: Ctx, name: string, w: Window, at: number): [TransitValue, number] {
+  const u = findUdt(ctx.udts, name);
+  return [parsePod(u, ctx, w.sub(at, u.size, name), 1), at + u.size];
 }
 
-type CustomReader = (w: Window, udts: readonly UserDefinedType[], deps: DependencyMap) => TransitObject;
+type CustomReader = (w: Window, ctx: Ctx) => TransitObject;
 
-// Dynamically-sized object bodies (§3.5).
+// Dynamically-sized object bodies (§3.5), the same set upstream's rust/tracing/src/parsing.rs reads.
 const customObjectReaders: Record<string, CustomReader> = {
-  LogStringEventV2(w, _udts, deps) {
-    const desc = lookup(deps, w.u64(w.start, 'LogStringEventV2.desc'), 'LogStringEventV2.desc');
+  LogStringEventV2(w, ctx) {
+    const desc = lookup(ctx.deps, w.u64(w.start, 'LogStringEventV2.desc'), 'LogStringEventV2.desc');
     const time = w.i64(w.start + 8, 'LogStringEventV2.time');
     const [msg] = readDynString(w, w.start + 16, 'LogStringEventV2.msg');
     return obj('LogStringEventV2', [['time', time], ['msg', msg], ['desc', desc]]);
   },
-  LogStringEvent(w, _udts, deps) {
-    const desc = lookup(deps, w.u64(w.start, 'LogStringEvent.desc'), 'LogStringEvent.desc');
+  LogStringEvent(w, ctx) {
+    const desc = lookup(ctx.deps, w.u64(w.start, 'LogStringEvent.desc'), 'LogStringEvent.desc');
     const time = w.i64(w.start + 8, 'LogStringEvent.time');
-    w.need(w.start + 16, 0, 'LogStringEvent.msg');
     return obj('LogStringEvent', [['time', time], ['msg', rawUtf8(w, w.start + 16)], ['desc', desc]]);
   },
-  LogStringInteropEventV3(w, udts, deps) {
+  LogStringInteropEventV3(w, ctx) {
     const time = w.i64(w.start, 'LogStringInteropEventV3.time');
     const level = w.u8(w.start + 8, 'LogStringInteropEventV3.level');
-    const [target, next] = refUdtValue(udts, 'StaticStringRef', deps, w, w.start + 9, 0);
+    const [target, next] = refUdtValue(ctx, 'StaticStringRef', w, w.start + 9);
     const [msg] = readDynString(w, next, 'LogStringInteropEventV3.msg');
     return obj('LogStringInteropEventV3', [['time', time], ['level', level], ['target', target], ['msg', msg]]);
   },
-  LogStringInteropEventV2(w, udts, deps) {
+  LogStringInteropEventV2(w, ctx) {
     const time = w.i64(w.start, 'LogStringInteropEventV2.time');
     const level = w.u32(w.start + 8, 'LogStringInteropEventV2.level');
-    const [target, next] = refUdtValue(udts, 'StringId', deps, w, w.start + 12, 0);
-    w.need(next, 0, 'LogStringInteropEventV2.msg');
+    const [target, next] = refUdtValue(ctx, 'StringId', w, w.start + 12);
     return obj('LogStringInteropEventV2', [['time', time], ['level', level], ['target', target], ['msg', rawUtf8(w, next)]]);
   },
-  TaggedLogString(w, _udts, deps) {
-    const desc = lookup(deps, w.u64(w.start, 'TaggedLogString.desc'), 'TaggedLogString.desc');
-    const properties = lookup(deps, w.u64(w.start + 8, 'TaggedLogString.properties'), 'TaggedLogString.properties');
+  TaggedLogString(w, ctx) {
+    const desc = lookup(ctx.deps, w.u64(w.start, 'TaggedLogString.desc'), 'TaggedLogString.desc');
+    const properties = lookup(ctx.deps, w.u64(w.start + 8, 'TaggedLogString.properties'), 'TaggedLogString.properties');
     const time = w.i64(w.start + 16, 'TaggedLogString.time');
     const [msg] = readDynString(w, w.start + 24, 'TaggedLogString.msg');
     return obj('TaggedLogString', [['time', time], ['desc', desc], ['properties', properties], ['msg', msg]]);
   },
-  TaggedLogInteropEvent(w, udts, deps) {
+  TaggedLogInteropEvent(w, ctx) {
     const time = w.i64(w.start, 'TaggedLogInteropEvent.time');
     const level = w.u8(w.start + 8, 'TaggedLogInteropEvent.level');
-    const [target, next] = refUdtValue(udts, 'StaticStringRef', deps, w, w.start + 9, 0);
-    const properties = lookup(deps, w.u64(next, 'TaggedLogInteropEvent.properties'), 'TaggedLogInteropEvent.properties');
+    const [target, next] = refUdtValue(ctx, 'StaticStringRef', w, w.start + 9);
+    const properties = lookup(ctx.deps, w.u64(next, 'TaggedLogInteropEvent.properties'), 'TaggedLogInteropEvent.properties');
     const [msg] = readDynString(w, next + 8, 'TaggedLogInteropEvent.msg');
     return obj('TaggedLogInteropEvent', [['time', time], ['level', level], ['target', target], ['properties', properties], ['msg', msg]]);
   },
@@ -228,15 +284,15 @@ const customObjectReaders: Record<string, CustomReader> = {
   },
 };
 
-function readPropertySet(w: Window, udts: readonly UserDefinedType[], deps: DependencyMap): [bigint, TransitObject] {
+function readPropertySet(w: Window, ctx: Ctx): [bigint, TransitObject] {
   const id = w.u64(w.start, 'PropertySetDependency.id');
   const count = w.u32(w.start + 8, 'PropertySetDependency.count');
-  const property = findUdt(udts, 'Property');
+  const property = findUdt(ctx.udts, 'Property');
   if (property.size <= 0) fail('Property type has no size');
   if (count * property.size > w.end - w.start - 12) fail(`PropertySetDependency declares ${count} properties but holds ${w.end - w.start - 12} bytes`);
   const members = new Map<string, TransitValue>();
   for (let i = 0; i < count; i++) {
-    const p = parsePod(property, udts, deps, w.sub(w.start + 12 + i * property.size, property.size, 'Property'), 1);
+    const p = parsePod(property, ctx, w.sub(w.start + 12 + i * property.size, property.size, 'Property'), 1);
     if (!(p instanceof TransitObject)) fail('Property is not an object');
     const name = p.get('name');
     const value = p.get('value');
@@ -246,34 +302,46 @@ function readPropertySet(w: Window, udts: readonly UserDefinedType[], deps: Depe
   return [id, new TransitObject('property_set', members)];
 }
 
-function typeAt(udts: readonly UserDefinedType[], index: number, which: string): UserDefinedType {
-  const u = udts[index];
-  if (u === undefined) fail(`${which} type index ${index} is not in the stream metadata (${udts.length} types)`);
-  return u;
-}
+/** Called for each object of a buffer: its type index and type, and its body's byte range [start, end). */
+export type ObjectVisitor = (typeIndex: number, udt: UserDefinedType, start: number, end: number) => void;
 
-/** Walks a buffer's framing; calls `visit` with each object's type and body window. */
-function walk(udts: readonly UserDefinedType[], bytes: Uint8Array, which: string, visit: (udt: UserDefinedType, body: Window) => void): void {
-  const all = new Window(bytes, 0, bytes.length);
+/** The framing walk shared by every reader (§3.1): type byte, u32 size prefix when the type's size is 0. */
+function walkBuffer(udts: readonly UserDefinedType[], bytes: Uint8Array, which: string, visit: ObjectVisitor): void {
+  checkMetadata(udts, which);
+  const length = bytes.length;
   let off = 0;
-  while (off < bytes.length) {
-    const udt = typeAt(udts, bytes[off]!, which);
+  while (off < length) {
+    const typeIndex = bytes[off]!;
+    const udt = udts[typeIndex];
+    if (udt === undefined) fail(`${which} type index ${typeIndex} is not in the stream metadata (${udts.length} types)`);
     off += 1;
     let size = udt.size;
     if (size === 0) {
-      size = all.u32(off, `${which} ${udt.name} size prefix`);
+      if (off + 4 > length) fail(`${which} ${udt.name} size prefix out of bounds (${off}+4 > ${length})`);
+      size = (bytes[off]! | (bytes[off + 1]! << 8) | (bytes[off + 2]! << 16) | (bytes[off + 3]! << 24)) >>> 0;
       off += 4;
     }
-    if (size > bytes.length - off) fail(`${which} ${udt.name} of ${size} bytes at offset ${off} runs past the end (${bytes.length})`);
-    visit(udt, new Window(bytes, off, off + size));
+    if (size > length - off) fail(`${which} ${udt.name} of ${size} bytes at offset ${off} runs past the end (${length})`);
+    visit(typeIndex, udt, off, off + size);
     off += size;
   }
+}
+
+/**
+ * Walks an objects buffer's framing without decoding bodies: `visit` gets each object's type and body
+ * range. Same checks and TransitFormatError as parseObjects for the framing; bodies are not checked.
+ */
+export function walkObjects(udts: readonly UserDefinedType[], bytes: Uint8Array, visit: ObjectVisitor): void {
+  walkBuffer(udts, bytes, 'object', visit);
 }
 
 /** Builds the id → value map of a dependencies buffer (§3.4 readDependencies). */
 export function parseDependencies(udts: readonly UserDefinedType[], bytes: Uint8Array): DependencyMap {
   const deps: DependencyMap = new Map();
-  walk(udts, bytes, 'dependency', (udt, w) => {
+  const ctx: Ctx = { udts, deps, budget: budgetFor(bytes) };
+  const all = Window.of(bytes);
+  walkBuffer(udts, bytes, 'dependency', (_index, udt, start, end) => {
+    const w = new Window(bytes, all.view, start, end);
     let id: bigint;
     let value: TransitValue;
     switch (udt.name) {
@@ -291,11 +359,11 @@ export function parseDependencies(udts: readonly UserDefinedType[], bytes: Uint8
         value = readDynString(w, w.start + 8, 'StaticStringDependency')[0];
         break;
       case 'PropertySetDependency':
-        [id, value] = readPropertySet(w, udts, deps);
+        [id, value] = readPropertySet(w, ctx);
         break;
       default: {
         if (udt.size === 0) fail(`invalid user-defined type ${udt.name} in dependencies (dynamic size, no reader)`);
-        value = parsePod(udt, udts, deps, w, 0);
+        value = parsePod(udt, ctx, w, 0);
         const idValue = value instanceof TransitObject ? value.get('id') : undefined;
         if (typeof idValue !== 'bigint') fail(`dependency ${udt.name} has no u64/i64 id member`);
         id = BigInt.asUintN(64, idValue);
@@ -310,13 +378,16 @@ export function parseDependencies(udts: readonly UserDefinedType[], bytes: Uint8
 /** Decodes every object of an objects buffer, in order (§3.4 parseObjects). */
 export function parseObjects(udts: readonly UserDefinedType[], deps: DependencyMap, bytes: Uint8Array): TransitValue[] {
   const out: TransitValue[] = [];
-  walk(udts, bytes, 'object', (udt, w) => {
+  const ctx: Ctx = { udts, deps, budget: budgetFor(bytes) };
+  const all = Window.of(bytes);
+  walkBuffer(udts, bytes, 'object', (_index, udt, start, end) => {
+    const w = new Window(bytes, all.view, start, end);
     if (udt.size === 0) {
       const reader = customObjectReaders[udt.name];
       // Unknown dynamic types are skipped as empty objects, like upstream; their size prefix makes that safe.
-      out.push(reader ? reader(w, udts, deps) : new TransitObject(udt.name, new Map()));
+      out.push(reader ? reader(w, ctx) : new TransitObject(udt.name, new Map()));
     } else {
-      out.push(parsePod(udt, udts, deps, w, 0));
+      out.push(parsePod(udt, ctx, w, 0));
     }
   });
   return out;
