@@ -4,7 +4,7 @@ import { Dictionary, Field, Int32, Int64, Schema, TimeUnit, Timestamp, Uint32, U
 import { TransitObject, type TransitValue } from '@micromegas/transit';
 import type { BlockMeta, StreamMeta } from '../metadata.ts';
 import type { ConvertTicks } from '../time.ts';
-import { BigCol, F64Col, I32Col, StringDict, dictData, makeBatch, primData, toI64 } from './columns.ts';
+import { BigCol, F64Col, I32Col, StringDict, dictData, makeBatch, primData, tickDelta, toI64 } from './columns.ts';
 import { EventScopeResolver, ScopeTable } from './scope_hash.ts';
 
 const dictUtf8 = () => new Dictionary(new Utf8(), new Int32());
@@ -53,6 +53,7 @@ export function buildAsyncEvents(input: AsyncEventsInput): RecordBatch {
   const depths = new I32Col();
   const scopeIdx = new I32Col();
   const tickOffset = convert.tickOffset;
+  const tickOffsetNumber = Number(tickOffset);
   for (const { block, stream, objects } of blocks) {
     resolver.nextBlock();
     const streamId = streamDict.id(stream.streamId);
@@ -86,7 +87,7 @@ export function buildAsyncEvents(input: AsyncEventsInput): RecordBatch {
       }
       streams.push(streamId);
       blockIds.push(blockId);
-      times.push(convert.deltaNumberToOffsetNs(Number(member(o, 'time', 'bigint') - tickOffset)));
+      times.push(convert.deltaNumberToOffsetNs(tickDelta(member(o, 'time', 'bigint'), tickOffset, tickOffsetNumber)));
       types.push(type);
       // BigInt64Array stores u64 ids modulo 2^64, i.e. reinterpreted as i64 like upstream's `as i64`
       spanIds.push(member(o, 'span_id', 'bigint'));

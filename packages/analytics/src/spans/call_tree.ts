@@ -47,12 +47,20 @@ export class ScopeMismatchError extends Error {
 
 /** Rows of span tables, depth-first pre-order; `scope` indexes the builder's ScopeTable. */
 export class SpanRows {
-  readonly ids = new F64Col();
-  readonly parents = new F64Col();
-  readonly depths = new I32Col();
-  readonly scopes = new I32Col();
-  readonly begins = new F64Col();
-  readonly ends = new F64Col();
+  readonly ids: F64Col;
+  readonly parents: F64Col;
+  readonly depths: I32Col;
+  readonly scopes: I32Col;
+  readonly begins: F64Col;
+  readonly ends: F64Col;
+  constructor(capacity = 1024) {
+    this.ids = new F64Col(capacity);
+    this.parents = new F64Col(capacity);
+    this.depths = new I32Col(capacity);
+    this.scopes = new I32Col(capacity);
+    this.begins = new F64Col(capacity);
+    this.ends = new F64Col(capacity);
+  }
   get length(): number {
     return this.ids.n;
   }
@@ -60,26 +68,37 @@ export class SpanRows {
 
 export class CallTreeBuilder {
   // node storage
-  private cap = 256;
+  private cap: number;
   private count = 0;
-  private id = new Float64Array(this.cap);
-  private scope = new Int32Array(this.cap);
-  private begin = new Float64Array(this.cap);
-  private end = new Float64Array(this.cap);
-  private parent = new Int32Array(this.cap);
-  private firstChild = new Int32Array(this.cap);
-  private lastChild = new Int32Array(this.cap);
-  private nextSibling = new Int32Array(this.cap);
+  private id: Float64Array;
+  private scope: Int32Array;
+  private begin: Float64Array;
+  private end: Float64Array;
+  private parent: Int32Array;
+  private firstChild: Int32Array;
+  private lastChild: Int32Array;
+  private nextSibling: Int32Array;
   private readonly stack: number[] = [];
   private readonly rootScope: number;
 
+  /** `capacityHint`: expected node count (about half the chain's objects), to avoid regrowing. */
   constructor(
     readonly beginRangeNs: number,
     readonly endRangeNs: number,
     threadName: string,
     readonly scopes: ScopeTable,
+    capacityHint = 256,
   ) {
     this.rootScope = scopes.intern(threadName, '', '', 0);
+    const cap = (this.cap = Math.max(16, capacityHint));
+    this.id = new Float64Array(cap);
+    this.scope = new Int32Array(cap);
+    this.begin = new Float64Array(cap);
+    this.end = new Float64Array(cap);
+    this.parent = new Int32Array(cap);
+    this.firstChild = new Int32Array(cap);
+    this.lastChild = new Int32Array(cap);
+    this.nextSibling = new Int32Array(cap);
   }
 
   private newNode(id: number, scope: number, begin: number, end: number): number {

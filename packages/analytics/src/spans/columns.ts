@@ -137,3 +137,18 @@ export function makeBatch(schema: Schema, children: Data[], n: number): RecordBa
   const data = makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children });
   return new RecordBatch(schema, data);
 }
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/**
+ * `Number(ticks - offset)` as upstream's `(ticks - tick_offset) as f64`, without allocating a
+ * BigInt when both are safe integers and so is their difference (then the float subtraction is exact).
+ */
+export function tickDelta(ticks: bigint, offset: bigint, offsetNumber: number): number {
+  const t = Number(ticks);
+  if (t <= MAX_SAFE && t >= -MAX_SAFE) {
+    const d = t - offsetNumber;
+    if (d <= MAX_SAFE && d >= -MAX_SAFE && offsetNumber <= MAX_SAFE && offsetNumber >= -MAX_SAFE) return d;
+  }
+  return Number(ticks - offset);
+}

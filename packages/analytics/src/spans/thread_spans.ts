@@ -5,7 +5,7 @@ import { TransitObject, type TransitValue } from '@micromegas/transit';
 import type { BlockMeta, StreamMeta } from '../metadata.ts';
 import type { ConvertTicks, Nanos } from '../time.ts';
 import { CallTreeBuilder, SpanRows, groupContiguousBlockChains, threadNameFromStream } from './call_tree.ts';
-import { StringDict, dictData, makeBatch, primData, toI64 } from './columns.ts';
+import { StringDict, dictData, makeBatch, primData, tickDelta, toI64 } from './columns.ts';
 import { EventScopeResolver, ScopeTable } from './scope_hash.ts';
 
 const dictUtf8 = () => new Dictionary(new Utf8(), new Int32());
@@ -59,6 +59,7 @@ function parseThreadBlock(builder: CallTreeBuilder, resolver: EventScopeResolver
   resolver.nextBlock();
   const base = Number(block.objectOffset);
   const tickOffset = convert.tickOffset;
+  const tickOffsetNumber = Number(tickOffset);
   const n = objects.length;
   for (let i = 0; i < n; i++) {
     const o = objects[i];
@@ -86,7 +87,7 @@ function parseThreadBlock(builder: CallTreeBuilder, resolver: EventScopeResolver
       default:
         continue; // async span events and anything else: not part of the thread's call tree
     }
-    const time = convert.deltaNumberToOffsetNs(Number(eventTime(o, o.typeName) - tickOffset));
+    const time = convert.deltaNumberToOffsetNs(tickDelta(eventTime(o, o.typeName), tickOffset, tickOffsetNumber));
     const more = begin ? builder.onBegin(base + i, scope, time) : builder.onEnd(block.blockId, base + i, scope, time);
     if (!more) return;
   }
@@ -96,13 +97,16 @@ export function buildThreadSpans(input: ThreadSpansInput): ThreadSpansOutput {
   const { stream, convert, blocks } = input;
   const scopes = new ScopeTable(true);
   const resolver = new EventScopeResolver(scopes);
-  const rows = new SpanRows();
+  const chains = groupContiguousBlockChains(blocks);
+  const objectsIn = (bs: { objects: TransitValue[] }[]) => bs.reduce((sum, b) => sum + b.objects.length, 0);
+  // a span takes two events; +1 thread root per chain and slack for spans closed without a begin
+  const rows = new SpanRows((objectsIn(blocks) >> 1) + chains.length + 16);
   const threadName = threadNameFromStream(stream);
-  for (const chain of groupContiguousBlockChains(blocks)) {
+  for (const chain of chains) {
     // the chain range: first block's begin to the last block's end (not the max end), as upstream
     const beginRange = convert.deltaNumberToOffsetNs(Number(chain[0]!.block.beginTicks));
     const endRange = convert.deltaNumberToOffsetNs(Number(chain[chain.length - 1]!.block.endTicks));
-    const builder = new CallTreeBuilder(beginRange, endRange, threadName, scopes);
+    const builder = new CallTreeBuilder(beginRange, endRange, threadName, scopes, (objectsIn(chain) >> 1) + 16);
     for (const { block, objects } of chain) parseThreadBlock(builder, resolver, convert, block, objects);
     builder.appendRows(builder.finish(), rows);
   }
