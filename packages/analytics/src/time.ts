@@ -107,7 +107,7 @@ export function parseTimestampNanos(text: string): Nanos {
   return BigInt(ms) * 1_000_000n + BigInt((frac ?? '').padEnd(9, '0'));
 }
 
-/** ns since epoch → RFC 3339 with 9 fraction digits (what PostgreSQL accepts, truncated to µs). */
+/** ns since epoch → RFC 3339 with 9 fraction digits (PostgreSQL keeps µs, rounding the rest). */
 export function formatTimestampNanos(ns: Nanos): string {
   const ms = ns / 1_000_000n - (ns % 1_000_000n < 0n ? 1n : 0n);
   const rest = ns - ms * 1_000_000n;

@@ -1,0 +1,230 @@
+// Growable column builders that fill typed arrays directly, so hot decoding loops neither allocate
+// per value nor go through Arrow's generic builders. Each builder finishes into an Arrow Data.
+import { makeData, makeVector, vectorFromArray, type Vector, type Data, Binary, Float64, Int32, Int64, List, Timestamp, Uint32, Utf8 } from 'apache-arrow';
+import { dictBinary, dictUtf8 } from './types.ts';
+
+
+const utf8Encoder = new TextEncoder();
+
+function grow<T extends Int32Array | Uint32Array | Float64Array | BigInt64Array | Uint8Array>(array: T, needed: number): T {
+  let size = array.length * 2 || 1024;
+  while (size < needed) size *= 2;
+  const bigger = new (array.constructor as new (n: number) => T)(size);
+  bigger.set(array as never);
+  return bigger;
+}
+
+/** int64 / timestamp values, written as (lo, hi) 32-bit halves so hot loops need no BigInt. */
+export class Int64Column {
+  values = new BigInt64Array(1024);
+  lo = new Uint32Array(this.values.buffer);
+  hi = new Int32Array(this.values.buffer);
+  length = 0;
+
+  reserve(extra: number): void {
+    if (this.length + extra > this.values.length) {
+      this.values = grow(this.values, this.length + extra);
+      this.lo = new Uint32Array(this.values.buffer);
+      this.hi = new Int32Array(this.values.buffer);
+    }
+  }
+  push(v: bigint): void {
+    this.reserve(1);
+    this.values[this.length++] = v;
+  }
+  /** Appends base + offset where base = (baseHi, baseLo) and |offset| < 2^52. */
+  pushOffset(baseHi: number, baseLo: number, offset: number): void {
+    if (this.length === this.values.length) this.reserve(1);
+    const total = baseLo + offset;
+    const carry = Math.floor(total / 4294967296);
+    const i = this.length++;
+    this.lo[2 * i] = total - carry * 4294967296;
+    this.hi[2 * i + 1] = baseHi + carry;
+  }
+  fill(v: bigint, count: number): void {
+    this.reserve(count);
+    this.values.fill(v, this.length, this.length + count);
+    this.length += count;
+  }
+  /** Smallest and largest value (undefined when empty). */
+  range(): { min: bigint | undefined; max: bigint | undefined } {
+    if (this.length === 0) return { min: undefined, max: undefined };
+    const v = this.values;
+    let min = v[0]!;
+    let max = min;
+    for (let i = 1; i < this.length; i++) {
+      const x = v[i]!;
+      if (x < min) min = x;
+      else if (x > max) max = x;
+    }
+    return { min, max };
+  }
+  finish(type: Int64 | Timestamp): Data {
+    return makeData({ type, length: this.length, data: this.values.subarray(0, this.length) } as never);
+  }
+}
+
+/** Splits an int64 into the (hi, lo) pair pushOffset expects. */
+export function splitInt64(v: bigint): [hi: number, lo: number] {
+  return [Number(BigInt.asIntN(32, v >> 32n)), Number(BigInt.asUintN(32, v))];
+}
+
+export class Int32Column {
+  values = new Int32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.values.length) this.values = grow(this.values, this.length + 1);
+    this.values[this.length++] = v;
+  }
+  fill(v: number, count: number): void {
+    if (this.length + count > this.values.length) this.values = grow(this.values, this.length + count);
+    this.values.fill(v, this.length, this.length + count);
+    this.length += count;
+  }
+  finish(type: Int32 = new Int32()): Data {
+    return makeData({ type, length: this.length, data: this.values.subarray(0, this.length) });
+  }
+}
+
+export class Uint32Column {
+  values = new Uint32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.values.length) this.values = grow(this.values, this.length + 1);
+    this.values[this.length++] = v;
+  }
+  finish(): Data {
+    return makeData({ type: new Uint32(), length: this.length, data: this.values.subarray(0, this.length) });
+  }
+}
+
+export class Float64Column {
+  values = new Float64Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.values.length) this.values = grow(this.values, this.length + 1);
+    this.values[this.length++] = v;
+  }
+  finish(): Data {
+    return makeData({ type: new Float64(), length: this.length, data: this.values.subarray(0, this.length) });
+  }
+}
+
+/** Variable-length UTF-8 (or binary) values: offsets + one byte buffer. */
+export class BytesColumn {
+  offsets = new Int32Array(1025);
+  data = new Uint8Array(16384);
+  length = 0;
+  byteLength = 0;
+
+  private ensureBytes(n: number): void {
+    if (this.byteLength + n > this.data.length) this.data = grow(this.data, this.byteLength + n);
+  }
+  private endValue(): void {
+    if (this.length + 1 === this.offsets.length) this.offsets = grow(this.offsets, this.length + 2);
+    this.offsets[++this.length] = this.byteLength;
+  }
+  /** Appends bytes [start, end) of src. */
+  pushRange(src: Uint8Array, start: number, end: number): void {
+    const n = end - start;
+    this.ensureBytes(n);
+    const data = this.data;
+    let at = this.byteLength;
+    if (n < 48) for (let i = start; i < end; i++) data[at++] = src[i]!;
+    else data.set(src.subarray(start, end), at);
+    this.byteLength += n;
+    this.endValue();
+  }
+  pushBytes(bytes: Uint8Array): void {
+    this.pushRange(bytes, 0, bytes.length);
+  }
+  pushString(s: string): void {
+    this.pushBytes(utf8Encoder.encode(s));
+  }
+  finish(type: Utf8 | Binary): Data {
+    if (this.byteLength >= 2 ** 31) throw new RangeError('column exceeds 2 GiB');
+    return makeData({ type, length: this.length, valueOffsets: this.offsets.subarray(0, this.length + 1), data: this.data.subarray(0, this.byteLength) } as never);
+  }
+}
+
+/** Dictionary(Int32, Utf8) column: distinct strings get indices; rows store the index. */
+export class DictStringColumn {
+  readonly indices = new Int32Column();
+  private readonly lookup = new Map<string, number>();
+  private readonly values: string[] = [];
+
+  /** Index of a value in the dictionary, adding it when new (call once per distinct input, not per row). */
+  id(value: string): number {
+    let i = this.lookup.get(value);
+    if (i === undefined) {
+      i = this.values.length;
+      this.values.push(value);
+      this.lookup.set(value, i);
+    }
+    return i;
+  }
+  push(value: string): void {
+    this.indices.push(this.id(value));
+  }
+  pushId(id: number): void {
+    this.indices.push(id);
+  }
+  fillId(id: number, count: number): void {
+    this.indices.fill(id, count);
+  }
+  get length(): number {
+    return this.indices.length;
+  }
+  finish(): Data {
+    const type = dictUtf8();
+    const dictionary = vectorFromArray(this.values, new Utf8());
+    return makeData({ type, length: this.indices.length, data: this.indices.values.subarray(0, this.indices.length), dictionary } as never);
+  }
+}
+
+/** Dictionary(Int32, Binary) column, keyed by a caller-chosen string (e.g. canonical JSON). */
+export class DictBinaryColumn {
+  readonly indices = new Int32Column();
+  private readonly lookup = new Map<string, number>();
+  private readonly values: Uint8Array[] = [];
+
+  id(key: string, make: () => Uint8Array): number {
+    let i = this.lookup.get(key);
+    if (i === undefined) {
+      i = this.values.length;
+      this.values.push(make());
+      this.lookup.set(key, i);
+    }
+    return i;
+  }
+  pushId(id: number): void {
+    this.indices.push(id);
+  }
+  fillId(id: number, count: number): void {
+    this.indices.fill(id, count);
+  }
+  finish(): Data {
+    const bytes = new BytesColumn();
+    for (const v of this.values) bytes.pushBytes(v);
+    const dictionary = makeVectorFromData(bytes.finish(new Binary()));
+    return makeData({ type: dictBinary(), length: this.indices.length, data: this.indices.values.subarray(0, this.indices.length), dictionary } as never);
+  }
+}
+
+function makeVectorFromData(data: Data): Vector {
+  return makeVector(data);
+}
+
+/** List<Utf8> column (e.g. stream tags). */
+export class Utf8ListColumn {
+  private readonly offsets: number[] = [0];
+  private readonly items = new BytesColumn();
+  constructor(readonly type: List<Utf8>) {}
+  push(values: readonly string[]): void {
+    for (const v of values) this.items.pushString(v);
+    this.offsets.push(this.items.length);
+  }
+  finish(): Data {
+    return makeData({ type: this.type, length: this.offsets.length - 1, valueOffsets: Int32Array.from(this.offsets), child: this.items.finish(new Utf8()) } as never);
+  }
+}

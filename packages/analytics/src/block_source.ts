@@ -1,0 +1,57 @@
+// Reading one block's payload from the object store and undoing its LZ4 frames. Every failure is
+// a BlockDecodeError naming the block, so one corrupt block never fails a whole partition silently.
+import type { ObjectStore } from '@micromegas/lake';
+import { decodeBlockPayload, decompressLz4Frame, parseDependencies, type BlockPayload, type DependencyMap } from '@micromegas/transit';
+import type { BlockMeta, StreamMeta } from './metadata.ts';
+
+export class BlockDecodeError extends Error {
+  constructor(
+    readonly blockId: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`block ${blockId}: ${message}`, options);
+    this.name = 'BlockDecodeError';
+  }
+}
+
+export function blobKey(block: Pick<BlockMeta, 'processId' | 'streamId' | 'blockId'>): string {
+  return `blobs/${block.processId}/${block.streamId}/${block.blockId}`;
+}
+
+export async function fetchBlockPayload(store: ObjectStore, block: BlockMeta): Promise<BlockPayload> {
+  const bytes = await store.get(blobKey(block));
+  if (!bytes) throw new BlockDecodeError(block.blockId, `payload ${blobKey(block)} is missing from the object store`);
+  try {
+    return decodeBlockPayload(bytes);
+  } catch (err) {
+    throw new BlockDecodeError(block.blockId, `payload envelope: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export interface TransitBuffers {
+  dependencies: Uint8Array;
+  objects: Uint8Array;
+}
+
+export function decompressPayload(block: BlockMeta, payload: BlockPayload): TransitBuffers {
+  try {
+    return { dependencies: decompressLz4Frame(payload.dependencies), objects: decompressLz4Frame(payload.objects) };
+  } catch (err) {
+    throw new BlockDecodeError(block.blockId, `LZ4: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export function decodeDependencies(block: BlockMeta, stream: StreamMeta, buffers: TransitBuffers): DependencyMap {
+  try {
+    return parseDependencies(stream.dependenciesMetadata, buffers.dependencies);
+  } catch (err) {
+    throw new BlockDecodeError(block.blockId, `dependencies: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Wraps anything a block processor throws into a BlockDecodeError for that block. */
+export function asBlockError(block: BlockMeta, err: unknown): BlockDecodeError {
+  if (err instanceof BlockDecodeError) return err;
+  return new BlockDecodeError(block.blockId, (err as Error)?.message ?? String(err), { cause: err });
+}

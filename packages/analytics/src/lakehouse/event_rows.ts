@@ -1,0 +1,57 @@
+// Decoding a list of blocks into the rows of an event view (log_entries, measures), shared by the
+// daemon's global partitions and the just-in-time per-process ones. Payloads are fetched a few at a
+// time ahead of decoding; a block that fails to decode is reported and skipped, like upstream.
+import { asBlockError, decodeDependencies, decompressPayload, fetchBlockPayload } from '../block_source.ts';
+import type { BlockWithContext } from '../metadata.ts';
+import { makeTimeConverter } from '../time.ts';
+import { LogEntriesBuilder, type BuiltRows } from '../views/log_entries.ts';
+import { MeasuresBuilder } from '../views/measures.ts';
+import type { LakehouseContext, PartitionRows } from './view.ts';
+
+export type EventViewKind = 'log_entries' | 'measures';
+
+const PREFETCH = 8;
+
+export interface EventRowsResult extends PartitionRows {
+  failedBlocks: number;
+}
+
+export async function buildEventRows(ctx: LakehouseContext, kind: EventViewKind, blocks: readonly BlockWithContext[]): Promise<EventRowsResult> {
+  const builder = kind === 'log_entries' ? new LogEntriesBuilder() : new MeasuresBuilder();
+  const transit = blocks.filter((b) => {
+    if (b.stream.format === 'micromegas-transit') return true;
+    ctx.log('warn', `${kind}: skipping block ${b.block.blockId} of unsupported format ${b.stream.format}`);
+    return false;
+  });
+  let failedBlocks = 0;
+  const pending = transit.map(() => undefined as Promise<unknown> | undefined);
+  const fetch = (i: number) => {
+    const b = transit[i];
+    if (b && !pending[i]) pending[i] = fetchBlockPayload(ctx.lake.blobs, b.block).catch((err) => err as Error);
+  };
+  for (let i = 0; i < Math.min(PREFETCH, transit.length); i++) fetch(i);
+  for (let i = 0; i < transit.length; i++) {
+    fetch(i + PREFETCH);
+    const b = transit[i]!;
+    const payload = await pending[i];
+    pending[i] = undefined;
+    try {
+      if (payload instanceof Error) throw payload;
+      const buffers = decompressPayload(b.block, payload as never);
+      const deps = decodeDependencies(b.block, b.stream, buffers);
+      const convert = makeTimeConverter(b.process, b.block.endTicks, b.block.endTimeNs);
+      builder.addBlock(b, buffers, deps, convert);
+    } catch (err) {
+      failedBlocks++;
+      ctx.log('warn', `${kind}: ${asBlockError(b.block, err).message}`);
+    }
+  }
+  const built: BuiltRows = builder.finish();
+  return {
+    batches: built.rows > 0 ? [built.batch] : [],
+    numRows: built.rows,
+    minEventTime: built.minTimeNs,
+    maxEventTime: built.maxTimeNs,
+    failedBlocks,
+  };
+}

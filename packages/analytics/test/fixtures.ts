@@ -1,0 +1,88 @@
+// Shared by analytics tests: telemetry recorded by our tracing package, loaded into a real lake
+// (PostgreSQL or PGlite + object store) through the ingestion service, as a client would send it.
+import { randomUUID } from 'node:crypto';
+import { IngestionService } from '@micromegas/ingestion';
+import { migrateDataLake, openDatabase, openObjectStore, type Database, type Lake } from '@micromegas/lake';
+import { createTestDatabase } from '@micromegas/lake/testing';
+import { MemorySink, TSC_FREQUENCY, initDispatch, shutdownDispatch, ticksNow, type FinishedBlock } from '@micromegas/tracing';
+import { encodeBlock, encodeProcessInfo, encodeStreamInfo, type ProcessInfo } from '@micromegas/transit';
+import { fetchBlocksWithContext, type BlockWithContext } from '../src/metadata.ts';
+
+export function testProcessInfo(overrides: Partial<ProcessInfo> = {}): ProcessInfo {
+  return {
+    processId: randomUUID(),
+    exe: 'analytics-test',
+    username: 'tester',
+    realname: 'Tester',
+    computer: 'box',
+    distro: 'linux',
+    cpuBrand: 'cpu',
+    tscFrequency: TSC_FREQUENCY,
+    startTime: new Date().toISOString(),
+    startTicks: BigInt(ticksNow()),
+    parentProcessId: null,
+    properties: new Map([['version', '1.0']]),
+    ...overrides,
+  };
+}
+
+/** Records with the tracing package into memory; returns the sink once every stream is flushed. */
+export async function record(body: () => void | Promise<void>, process = testProcessInfo()): Promise<MemorySink> {
+  const sink = new MemorySink();
+  initDispatch({ sink, process, backgroundCompression: false });
+  try {
+    await body();
+  } finally {
+    await shutdownDispatch();
+  }
+  return sink;
+}
+
+export interface TestLake extends Lake {
+  drop(): Promise<void>;
+}
+
+/** A fresh lake: real PostgreSQL (a new database) or in-memory PGlite, with a memory object store. */
+export async function openTestLake(kind: 'postgres' | 'pglite', storeUri = `memory://${randomUUID()}`): Promise<TestLake> {
+  let db: Database;
+  let dropDb = async () => {};
+  let connectionString: string | undefined;
+  if (kind === 'postgres') {
+    const t = await createTestDatabase('mm_analytics');
+    connectionString = t.connectionString;
+    db = await openDatabase({ connectionString: t.connectionString, dataDir: "" });
+    dropDb = t.drop;
+  } else {
+    db = await openDatabase({ dataDir: ':memory:' });
+  }
+  await migrateDataLake(db);
+  const blobs = openObjectStore(storeUri);
+  const config: Lake['config'] = { connectionString, dataDir: ':memory:', objectStoreUri: storeUri };
+  return {
+    config,
+    db,
+    blobs,
+    async close() {
+      await db.close();
+      await blobs.close();
+    },
+    async drop() {
+      await db.close();
+      await blobs.close();
+      await dropDb();
+    },
+  };
+}
+
+/** Sends everything a MemorySink holds to the lake through the ingestion service. */
+export async function ingest(lake: Lake, sink: MemorySink, blocks: readonly FinishedBlock[] = sink.blocks): Promise<void> {
+  const service = new IngestionService(lake);
+  if (!sink.process) throw new Error('sink has no process');
+  await service.insertProcess(encodeProcessInfo(sink.process));
+  for (const { stream } of sink.streams) await service.insertStream(encodeStreamInfo(stream));
+  for (const b of blocks) await service.insertBlock(encodeBlock(b.block));
+}
+
+export async function blocksOf(lake: Lake, tag: string): Promise<BlockWithContext[]> {
+  return fetchBlocksWithContext(lake.db, `$1 = ANY(s.tags)`, [tag]);
+}
