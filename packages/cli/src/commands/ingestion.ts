@@ -1,4 +1,5 @@
 import { DEFAULT_INGESTION_PORT, startIngestionServer } from '@micromegas/ingestion';
+import type { Lake } from '@micromegas/lake';
 import { parseListen, untilStopSignal, type CommandSpec } from '../command.ts';
 import { LAKE_ENVIRONMENT, LAKE_OPTIONS, describeLake, keyringFromEnvironment, openLakeFromOptions } from '../lake_options.ts';
 
@@ -12,26 +13,17 @@ export const INGESTION_OPTIONS = {
   'disable-auth': { type: 'boolean', description: 'accept requests without a bearer token' },
 } as const;
 
-/** Starts the ingestion role on an opened lake; returns a function that stops everything. */
+/** Starts the ingestion service on an opened lake; returns a function that stops it (not the lake). */
 export async function startIngestionRole(
+  lake: Lake,
   values: Record<string, string | boolean | undefined>,
   requireKeys: boolean,
 ): Promise<() => Promise<void>> {
   const { host, port } = parseListen((values.listen as string | undefined) ?? String(DEFAULT_INGESTION_PORT));
   const keyring = keyringFromEnvironment({ disableAuth: values['disable-auth'] === true, requireKeys });
-  const lake = await openLakeFromOptions(values);
-  try {
-    const server = await startIngestionServer({ lake, host, port, keyring });
-    console.error(describeLake(lake));
-    console.error(`ingestion: listening on ${server.url} (authentication ${keyring ? 'on' : 'off'})`);
-    return async () => {
-      await server.close();
-      await lake.close();
-    };
-  } catch (err) {
-    await lake.close();
-    throw err;
-  }
+  const server = await startIngestionServer({ lake, host, port, keyring });
+  console.error(`ingestion: listening on ${server.url} (authentication ${keyring ? 'on' : 'off'})`);
+  return () => server.close();
 }
 
 export const ingestionCommand: CommandSpec = {
@@ -46,10 +38,16 @@ export const ingestionCommand: CommandSpec = {
     MICROMEGAS_API_KEYS: 'JSON keyring [{"name": "...", "key": "..."}]; clients send Authorization: Bearer <key>',
   },
   async run(values) {
-    const stop = await startIngestionRole(values, true);
-    const signal = await untilStopSignal();
-    console.error(`ingestion: ${signal} received, draining requests`);
-    await stop();
+    const lake = await openLakeFromOptions(values);
+    try {
+      console.error(describeLake(lake));
+      const stop = await startIngestionRole(lake, values, true);
+      const signal = await untilStopSignal();
+      console.error(`ingestion: ${signal} received, draining requests`);
+      await stop();
+    } finally {
+      await lake.close();
+    }
     return 0;
   },
 };

@@ -1,0 +1,20 @@
+// Public API of @micromegas/analytics: block decoding into view rows, the lakehouse (partitions,
+// global views and their daemon, just-in-time views) and its catalog.
+export * from './time.ts';
+export * from './metadata.ts';
+export { BlockDecodeError, blobKey, fetchBlockPayload, decompressPayload, decodeDependencies } from './block_source.ts';
+export { encodeParquet, decodeParquet } from './parquet.ts';
+export { LogEntriesBuilder, logEntriesSchema, LOG_ENTRIES_SCHEMA_HASH } from './views/log_entries.ts';
+export { MeasuresBuilder, measuresSchema, MEASURES_SCHEMA_HASH } from './views/measures.ts';
+export * from './spans/index.ts';
+export * from './lakehouse/catalog/index.ts';
+export type { GlobalView, LakehouseContext, PartitionRows } from './lakehouse/view.ts';
+export { DuckEngine, localObjectPaths, parquetList, sqlString } from './lakehouse/duck.ts';
+export { openLakehouse, consoleLogger, type Lakehouse, type LakehouseLogger } from './lakehouse/lakehouse.ts';
+export { materializePartitionRange, type MaterializeStats } from './lakehouse/batch_update.ts';
+export { MaintenanceDaemon, materializeGlobalViews, DEFAULT_RETENTION_DAYS, type DaemonOptions } from './lakehouse/daemon.ts';
+export * from './lakehouse/global/index.ts';
+export { jitUpdate, groupBlocksIntoPartitions, DEFAULT_JIT_CONFIG, type JitConfig, type JitStats } from './lakehouse/jit.ts';
+export { makeJitView, ViewError, type JitView } from './lakehouse/jit_views.ts';
+export { writePartition, partitionFilePath } from './lakehouse/write_partition.ts';
+export { currentPartitions, queryView, type ViewInstanceRef } from './lakehouse/partition_reader.ts';

@@ -1,0 +1,62 @@
+import { DEFAULT_RETENTION_DAYS, MaintenanceDaemon, openLakehouse } from '@micromegas/analytics';
+import type { Lake } from '@micromegas/lake';
+import { UsageError, untilStopSignal, type CommandSpec, type OptionSpec } from '../command.ts';
+import { LAKE_ENVIRONMENT, LAKE_OPTIONS, describeLake, openLakeFromOptions } from '../lake_options.ts';
+
+export const DAEMON_OPTIONS: Record<string, OptionSpec> = {
+  'retention-days': {
+    type: 'string',
+    valueName: 'days',
+    description: 'delete blocks, payloads, streams, processes and partitions older than this',
+    defaultText: `$MICROMEGAS_RETENTION_DAYS or ${DEFAULT_RETENTION_DAYS}`,
+  },
+};
+
+export const DAEMON_ENVIRONMENT: Record<string, string> = {
+  MICROMEGAS_RETENTION_DAYS: `retention in days (default ${DEFAULT_RETENTION_DAYS})`,
+};
+
+export function retentionDays(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv = process.env): number {
+  const text = (values['retention-days'] as string | undefined) ?? env.MICROMEGAS_RETENTION_DAYS;
+  if (text === undefined || text === '') return DEFAULT_RETENTION_DAYS;
+  const days = Number(text);
+  if (!Number.isFinite(days) || days <= 0) throw new UsageError(`invalid retention '${text}': expected a positive number of days`);
+  return days;
+}
+
+/** Starts the maintenance daemon on an opened lake; returns a function that stops it. */
+export async function startDaemonRole(lake: Lake, values: Record<string, string | boolean | undefined>): Promise<() => Promise<void>> {
+  const days = retentionDays(values);
+  const house = await openLakehouse(lake);
+  const daemon = new MaintenanceDaemon(house, { retentionDays: days });
+  daemon.start();
+  return async () => {
+    await daemon.stop();
+    await house.close();
+  };
+}
+
+export const daemonCommand: CommandSpec = {
+  name: 'daemon',
+  summary: 'Run the maintenance daemon: global views, merges, retention (one per lake).',
+  description:
+    'Materializes the global views (blocks, processes, streams, log_entries, measures, log_stats) every\n' +
+    'second, merges their partitions per minute, hour and day, and hourly deletes data older than the\n' +
+    'retention and the files of replaced partitions. Run a single daemon per lake.',
+  options: { ...DAEMON_OPTIONS, ...LAKE_OPTIONS },
+  environment: { ...DAEMON_ENVIRONMENT, ...LAKE_ENVIRONMENT },
+  async run(values) {
+    retentionDays(values);
+    const lake = await openLakeFromOptions(values);
+    try {
+      console.error(describeLake(lake));
+      const stop = await startDaemonRole(lake, values);
+      const signal = await untilStopSignal();
+      console.error(`daemon: ${signal} received, finishing the passes in progress`);
+      await stop();
+    } finally {
+      await lake.close();
+    }
+    return 0;
+  },
+};
