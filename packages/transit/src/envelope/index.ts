@@ -15,7 +15,9 @@ export {
 } from './cbor.ts';
 export {
   compressLz4Frame,
+  compressLz4Raw,
   decompressLz4Frame,
+  decompressLz4Raw,
   DEFAULT_LZ4_MAX_OUTPUT,
   type Lz4BlockMaxSize,
   type Lz4CompressOptions,

@@ -238,3 +238,20 @@ export function compressLz4Frame(data: Uint8Array, options: Lz4CompressOptions =
   }
   return out.slice(0, pos);
 }
+
+/** One LZ4 block without frame (Parquet's LZ4_RAW codec); incompressible data still fits. */
+export function compressLz4Raw(data: Uint8Array): Uint8Array {
+  const bound = data.length + Math.ceil(data.length / 255) + 16;
+  const out = new Uint8Array(bound);
+  const end = compressLz4Block(data, 0, data.length, out, 0, bound, 0, freshHashTable());
+  if (end < 0) throw new TransitFormatError('lz4: raw block exceeded its bound');
+  return out.subarray(0, end);
+}
+
+/** Inverse of compressLz4Raw; `size` is the exact decompressed size. */
+export function decompressLz4Raw(data: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  const end = decompressLz4Block(data, 0, data.length, out, 0, size, 0);
+  if (end !== size) throw new TransitFormatError(`lz4: raw block holds ${end} bytes, expected ${size}`);
+  return out;
+}
