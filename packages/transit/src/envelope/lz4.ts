@@ -111,7 +111,8 @@ export function decompressLz4Frame(input: Uint8Array, options: Lz4DecompressOpti
     const expectedHeaderChecksum = (xxh32(input.subarray(pos, pos + descriptorLength)) >>> 8) & 0xff;
     if (headerChecksum !== expectedHeaderChecksum) fail('header checksum mismatch', pos + descriptorLength);
     pos += descriptorLength + 1;
-    if (contentSize !== null) ensureCapacity(contentSize);
+    // LZ4 expands at most ~255:1, so a declared size beyond that is not trusted for pre-allocation.
+    if (contentSize !== null) ensureCapacity(Math.min(contentSize, (input.length - pos) * 255 + 64));
 
     const frameStart = outPos;
     for (;;) {
