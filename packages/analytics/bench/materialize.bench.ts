@@ -49,6 +49,7 @@ function decompressOnly(list: RecordedBlock[]): number {
 
 function eventRows(kind: 'log' | 'metrics', list: RecordedBlock[]): number {
   const builder = kind === 'log' ? new LogEntriesBuilder() : new MeasuresBuilder();
+  builder.reserveRows(list.reduce((n, b) => n + b.ctx.block.nbObjects, 0));
   for (const { ctx, envelope } of list) {
     const buffers = { dependencies: decompressLz4Frame(envelope.payload.dependencies), objects: decompressLz4Frame(envelope.payload.objects) };
     const deps = parseDependencies(ctx.stream.dependenciesMetadata, buffers.dependencies);

@@ -18,3 +18,4 @@ export { jitUpdate, groupBlocksIntoPartitions, DEFAULT_JIT_CONFIG, type JitConfi
 export { makeJitView, ViewError, type JitView } from './lakehouse/jit_views.ts';
 export { writePartition, partitionFilePath } from './lakehouse/write_partition.ts';
 export { currentPartitions, queryView, type ViewInstanceRef } from './lakehouse/partition_reader.ts';
+export { ImagesBuilder, imagesSchema, IMAGES_SCHEMA_HASH } from './views/images.ts';

@@ -7,7 +7,7 @@ import { dictBinary, dictUtf8 } from './types.ts';
 const utf8Encoder = new TextEncoder();
 
 function grow<T extends Int32Array | Uint32Array | Float64Array | BigInt64Array | Uint8Array>(array: T, needed: number): T {
-  let size = array.length * 2 || 1024;
+  let size = Math.max(1024, array.length * 2);
   while (size < needed) size *= 2;
   const bigger = new (array.constructor as new (n: number) => T)(size);
   bigger.set(array as never);
@@ -72,6 +72,9 @@ export function splitInt64(v: bigint): [hi: number, lo: number] {
 export class Int32Column {
   values = new Int32Array(1024);
   length = 0;
+  reserve(extra: number): void {
+    if (this.length + extra > this.values.length) this.values = grow(this.values, this.length + extra);
+  }
   push(v: number): void {
     if (this.length === this.values.length) this.values = grow(this.values, this.length + 1);
     this.values[this.length++] = v;
@@ -89,6 +92,9 @@ export class Int32Column {
 export class Uint32Column {
   values = new Uint32Array(1024);
   length = 0;
+  reserve(extra: number): void {
+    if (this.length + extra > this.values.length) this.values = grow(this.values, this.length + extra);
+  }
   push(v: number): void {
     if (this.length === this.values.length) this.values = grow(this.values, this.length + 1);
     this.values[this.length++] = v;
@@ -101,6 +107,9 @@ export class Uint32Column {
 export class Float64Column {
   values = new Float64Array(1024);
   length = 0;
+  reserve(extra: number): void {
+    if (this.length + extra > this.values.length) this.values = grow(this.values, this.length + extra);
+  }
   push(v: number): void {
     if (this.length === this.values.length) this.values = grow(this.values, this.length + 1);
     this.values[this.length++] = v;
@@ -117,6 +126,11 @@ export class BytesColumn {
   length = 0;
   byteLength = 0;
 
+  /** Room for `values` more values holding `bytes` more bytes. */
+  reserve(values: number, bytes: number): void {
+    if (this.length + values + 1 > this.offsets.length) this.offsets = grow(this.offsets, this.length + values + 1);
+    this.ensureBytes(bytes);
+  }
   private ensureBytes(n: number): void {
     if (this.byteLength + n > this.data.length) this.data = grow(this.data, this.byteLength + n);
   }
@@ -134,6 +148,26 @@ export class BytesColumn {
     else data.set(src.subarray(start, end), at);
     this.byteLength += n;
     this.endValue();
+  }
+  /**
+   * Appends src[start, end) if it is all ASCII (hence valid UTF-8) and returns true; otherwise
+   * appends nothing and returns false. One pass copies and checks.
+   */
+  pushAscii(src: Uint8Array, start: number, end: number): boolean {
+    const n = end - start;
+    this.ensureBytes(n);
+    const data = this.data;
+    let at = this.byteLength;
+    let high = 0;
+    for (let i = start; i < end; i++) {
+      const c = src[i]!;
+      high |= c;
+      data[at++] = c;
+    }
+    if (high > 0x7f) return false;
+    this.byteLength += n;
+    this.endValue();
+    return true;
   }
   pushBytes(bytes: Uint8Array): void {
     this.pushRange(bytes, 0, bytes.length);
@@ -165,6 +199,9 @@ export class DictStringColumn {
   }
   push(value: string): void {
     this.indices.push(this.id(value));
+  }
+  reserve(extra: number): void {
+    this.indices.reserve(extra);
   }
   pushId(id: number): void {
     this.indices.push(id);
@@ -202,6 +239,9 @@ export class DictBinaryColumn {
   }
   fillId(id: number, count: number): void {
     this.indices.fill(id, count);
+  }
+  reserve(extra: number): void {
+    this.indices.reserve(extra);
   }
   finish(): Data {
     const bytes = new BytesColumn();

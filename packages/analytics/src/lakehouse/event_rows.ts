@@ -23,6 +23,7 @@ export async function buildEventRows(ctx: LakehouseContext, kind: EventViewKind,
     ctx.log('warn', `${kind}: skipping block ${b.block.blockId} of unsupported format ${b.stream.format}`);
     return false;
   });
+  builder.reserveRows(transit.reduce((n, b) => n + b.block.nbObjects, 0));
   let failedBlocks = 0;
   const pending = transit.map(() => undefined as Promise<unknown> | undefined);
   const fetch = (i: number) => {

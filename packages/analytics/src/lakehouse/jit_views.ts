@@ -7,6 +7,7 @@ import { makeTimeConverter, parseTimestampNanos, type Nanos } from '../time.ts';
 import { asyncEventsSchema, buildAsyncEvents, buildNetSpans, buildThreadSpans, netSpansSchema, threadSpansSchema } from '../spans/index.ts';
 import { LOG_ENTRIES_SCHEMA_HASH, logEntriesSchema } from '../views/log_entries.ts';
 import { MEASURES_SCHEMA_HASH, measuresSchema } from '../views/measures.ts';
+import { IMAGES_SCHEMA_HASH, ImagesBuilder, imagesSchema } from '../views/images.ts';
 import type { RetireMatch, TimeRange } from './catalog/index.ts';
 import { buildEventRows } from './event_rows.ts';
 import { decodeBlocks } from './jit.ts';
@@ -106,7 +107,7 @@ function streamThreadSpansView(stream: StreamMeta, process: ProcessMeta): JitVie
 
 /** view_instance(set, id): the JIT view of one process or stream. */
 export async function makeJitView(ctx: LakehouseContext, setName: string, instanceId: string): Promise<JitView> {
-  const known = ['log_entries', 'measures', 'thread_spans', 'async_events', 'net_spans'];
+  const known = ['log_entries', 'measures', 'thread_spans', 'async_events', 'net_spans', 'images'];
   if (!known.includes(setName)) throw new ViewError(`view set ${JSON.stringify(setName)} not found`);
   if (instanceId === 'global') throw new ViewError(`${setName}: the global instance is maintained by the daemon; query the ${setName} table`);
   if (!UUID.test(instanceId)) throw new ViewError(`${setName}: instance id ${JSON.stringify(instanceId)} is not a UUID`);
@@ -146,6 +147,22 @@ export async function makeJitView(ctx: LakehouseContext, setName: string, instan
           const batch = buildAsyncEvents({ convert, blocks: decoded.map((d) => ({ block: d.ctx.block, stream: d.ctx.stream, objects: d.objects })) });
           const [min, max] = timeRange(batch, 'time');
           return { ...batchRows(batch, min, max), failedBlocks: blocks.length - decoded.length };
+        },
+      });
+    case 'images':
+      return processView(setName, process, {
+        schema: imagesSchema,
+        schemaHash: IMAGES_SCHEMA_HASH,
+        tag: 'image',
+        blockOrder: 'insert',
+        retire: 'containment',
+        rangeEnd: 'now',
+        async build(c, blocks) {
+          const decoded = await decodeBlocks(c, setName, blocks);
+          const builder = new ImagesBuilder();
+          for (const d of decoded) builder.addBlock(d.ctx, d.objects, makeTimeConverter(process, d.ctx.block.endTicks, d.ctx.block.endTimeNs));
+          const out = builder.finish();
+          return { ...batchRows(out.batch, out.minTimeNs, out.maxTimeNs), failedBlocks: blocks.length - decoded.length };
         },
       });
     default: {

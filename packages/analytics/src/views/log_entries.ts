@@ -136,12 +136,24 @@ export class LogEntriesBuilder {
   /** Events of types log_entries does not know (upstream warns and skips them). */
   skippedEvents = 0;
 
+  /** Sizes the columns for `rows` more rows (e.g. the Σ nb_objects of a partition's blocks). */
+  reserveRows(rows: number): void {
+    this.common.reserve(rows);
+    for (const c of [this.time, this.level, this.target, this.properties]) c.reserve(rows);
+  }
+
   /** Decodes one block's objects into rows. Throws (TransitFormatError etc.) on a corrupt block, adding nothing. */
   addBlock(ctx: BlockWithContext, buffers: TransitBuffers, deps: DependencyMap, convert: ConvertTicks): number {
     const udts = ctx.stream.objectsMetadata;
     let plans = this.plans.get(udts);
     if (!plans) this.plans.set(udts, (plans = planFor(udts)));
     const mark = this.mark();
+    const expected = ctx.block.nbObjects;
+    this.time.reserve(expected);
+    this.level.reserve(expected);
+    this.target.reserve(expected);
+    this.properties.reserve(expected);
+    this.msg.reserve(expected, buffers.objects.length);
     try {
       const n = this.decode(plans, buffers.objects, deps, convert);
       this.common.fill(ctx, n);

@@ -89,11 +89,18 @@ export class MeasuresBuilder {
   rows = 0;
   skippedEvents = 0;
 
+  reserveRows(rows: number): void {
+    this.common.reserve(rows);
+    for (const c of [this.time, this.target, this.name, this.unit, this.value, this.properties]) c.reserve(rows);
+  }
+
   addBlock(ctx: BlockWithContext, buffers: TransitBuffers, deps: DependencyMap, convert: ConvertTicks): number {
     const udts = ctx.stream.objectsMetadata;
     let plans = this.plans.get(udts);
     if (!plans) this.plans.set(udts, (plans = planFor(udts)));
     const mark = [this.time.length, this.target.length, this.name.length, this.unit.length, this.value.length, this.properties.indices.length];
+    const expected = ctx.block.nbObjects;
+    for (const c of [this.time, this.target, this.name, this.unit, this.value, this.properties]) c.reserve(expected);
     try {
       const n = this.decode(plans, buffers.objects, deps, convert);
       this.common.fill(ctx, n);

@@ -30,6 +30,11 @@ export class ProcessBlockColumns {
   readonly computer = new DictStringColumn();
   readonly processProperties = new JsonbPropertiesColumn();
 
+  reserve(rows: number): void {
+    for (const c of [this.processId, this.streamId, this.blockId, this.exe, this.username, this.computer, this.processProperties]) c.reserve(rows);
+    this.insertTime.reserve(rows);
+  }
+
   /** Repeats the block's identity on `count` new rows. */
   fill(ctx: BlockWithContext, count: number): void {
     if (count === 0) return;

@@ -104,7 +104,9 @@ export function pushDynString(col: BytesColumn, b: Uint8Array, at: number, end: 
   const n = u32At(b, at + 1);
   const start = at + 5;
   if (n > end - start) fail(`${what} of ${n} bytes runs past its object`);
-  if (codec === 0 || codec === 2) pushUtf8(col, b, start, start + n);
+  if (codec === 0 || codec === 2) {
+    if (!col.pushAscii(b, start, start + n)) col.pushBytes(utf8Encoder.encode(utf8Lossy.decode(b.subarray(start, start + n))));
+  }
   else if (codec === 1) {
     if (n % 2 !== 0) fail(`${what}: UTF-16 string of odd length ${n}`);
     col.pushString(utf16Lossy.decode(b.subarray(start, start + n)));
