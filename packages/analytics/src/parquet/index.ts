@@ -1,0 +1,1 @@
+export { writeParquetFile, type ParquetWriteOptions } from './writer.ts';
