@@ -2,6 +2,8 @@
 // and become arrow Data in one pass at the end.
 import { Dictionary, Int32, Schema, Struct, Utf8, makeData, makeVector, RecordBatch, type Data, type DataType } from 'apache-arrow';
 
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** A Float64Array that grows; `a` may be replaced on growth, so read it after pushing. */
 export class F64Col {
   a: Float64Array;
@@ -39,24 +41,35 @@ export class I32Col {
 
 export class BigCol {
   a: BigInt64Array;
+  /** 32-bit view of `a`, for storing a value from its two halves without a BigInt. */
+  private w: Uint32Array;
   n = 0;
   constructor(capacity = 1024) {
     this.a = new BigInt64Array(Math.max(16, capacity));
+    this.w = new Uint32Array(this.a.buffer);
   }
   /** Stores the value modulo 2^64 as a signed i64 (u64 ids reinterpret, as upstream's `as i64`). */
   push(v: bigint): void {
     if (this.n === this.a.length) this.grow();
     this.a[this.n++] = v;
   }
+  /** Stores the 64-bit value whose low and high unsigned 32-bit halves are given. */
+  pushWords(lo: number, hi: number): void {
+    if (!littleEndian) return this.push((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
+    if (this.n === this.a.length) this.grow();
+    const i = this.n++ << 1;
+    this.w[i] = lo;
+    this.w[i + 1] = hi;
+  }
   private grow(): void {
     const b = new BigInt64Array(this.a.length * 2);
     b.set(this.a);
     this.a = b;
+    this.w = new Uint32Array(b.buffer);
   }
 }
 
 const TWO_32 = 4294967296;
-const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * `base + values[i]` as i64, without a BigInt per row: values are integers with |v| < 2^53 - 2^32

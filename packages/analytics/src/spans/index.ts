@@ -4,3 +4,4 @@ export { CallTreeBuilder, SpanRows, ScopeMismatchError, NO_ID, groupContiguousBl
 export { threadSpansSchema, buildThreadSpans, spanRowsToBatch, BeginRegressionError, type ThreadSpansInput, type ThreadSpansOutput } from './thread_spans.ts';
 export { asyncEventsSchema, buildAsyncEvents, type AsyncEventsInput } from './async_events.ts';
 export { netSpansSchema, buildNetSpans, ROOT_PARENT_SPAN_ID, type NetSpansInput, type NetSpansOutput } from './net_spans.ts';
+export { buildThreadSpansFromBuffers, buildAsyncEventsFromBuffers, type SpanBlockBuffers, type ThreadSpansBuffersInput, type AsyncEventsBuffersInput } from './span_buffers.ts';

@@ -55,7 +55,7 @@ function eventTime(o: TransitObject, what: string): bigint {
 }
 
 /** Feeds one block's thread span events to the builder; stops at the first event past the range. */
-function parseThreadBlock(builder: CallTreeBuilder, resolver: EventScopeResolver, convert: ConvertTicks, block: BlockMeta, objects: TransitValue[]): void {
+export function parseThreadBlock(builder: CallTreeBuilder, resolver: EventScopeResolver, convert: ConvertTicks, block: BlockMeta, objects: TransitValue[]): void {
   resolver.nextBlock();
   const base = Number(block.objectOffset);
   const tickOffset = convert.tickOffset;
@@ -95,19 +95,37 @@ function parseThreadBlock(builder: CallTreeBuilder, resolver: EventScopeResolver
 
 export function buildThreadSpans(input: ThreadSpansInput): ThreadSpansOutput {
   const { stream, convert, blocks } = input;
+  return assembleThreadSpans(stream, convert, blocks, (b) => b.objects.length, (scopes) => {
+    const resolver = new EventScopeResolver(scopes);
+    return (builder, { block, objects }) => parseThreadBlock(builder, resolver, convert, block, objects);
+  });
+}
+
+/**
+ * The call trees and batch of one stream, whatever the events' source: `feeder` makes the function
+ * that feeds one block's thread span events to a chain's builder (stopping where it returns false);
+ * `events` bounds a block's event count, to size the arrays.
+ */
+export function assembleThreadSpans<B extends { block: BlockMeta }>(
+  stream: StreamMeta,
+  convert: ConvertTicks,
+  blocks: readonly B[],
+  events: (b: B) => number,
+  feeder: (scopes: ScopeTable) => (builder: CallTreeBuilder, b: B) => void,
+): ThreadSpansOutput {
   const scopes = new ScopeTable(true);
-  const resolver = new EventScopeResolver(scopes);
+  const feed = feeder(scopes);
   const chains = groupContiguousBlockChains(blocks);
-  const objectsIn = (bs: { objects: TransitValue[] }[]) => bs.reduce((sum, b) => sum + b.objects.length, 0);
+  const eventsIn = (bs: readonly B[]) => bs.reduce((sum, b) => sum + events(b), 0);
   // a span takes two events; +1 thread root per chain and slack for spans closed without a begin
-  const rows = new SpanRows((objectsIn(blocks) >> 1) + chains.length + 16);
+  const rows = new SpanRows((eventsIn(blocks) >> 1) + chains.length + 16);
   const threadName = threadNameFromStream(stream);
   for (const chain of chains) {
     // the chain range: first block's begin to the last block's end (not the max end), as upstream
     const beginRange = convert.deltaNumberToOffsetNs(Number(chain[0]!.block.beginTicks));
     const endRange = convert.deltaNumberToOffsetNs(Number(chain[chain.length - 1]!.block.endTicks));
-    const builder = new CallTreeBuilder(beginRange, endRange, threadName, scopes, (objectsIn(chain) >> 1) + 16);
-    for (const { block, objects } of chain) parseThreadBlock(builder, resolver, convert, block, objects);
+    const builder = new CallTreeBuilder(beginRange, endRange, threadName, scopes, (eventsIn(chain) >> 1) + 16);
+    for (const b of chain) feed(builder, b);
     builder.appendRows(builder.finish(), rows);
   }
   const n = rows.length;
