@@ -70,6 +70,7 @@ export class BigCol {
 }
 
 const TWO_32 = 4294967296;
+const INV_TWO_32 = 1 / TWO_32; // a power of two: multiplying by it is exact
 
 /**
  * `base + values[i]` as i64, without a BigInt per row: values are integers with |v| < 2^53 - 2^32
@@ -86,7 +87,7 @@ export function toI64(values: Float64Array, n: number, base: bigint = 0n): BigIn
   const baseHi = Number(BigInt.asIntN(32, base >> 32n));
   for (let i = 0; i < n; i++) {
     const lo = values[i]! + baseLo;
-    const carry = Math.floor(lo / TWO_32);
+    const carry = Math.floor(lo * INV_TWO_32);
     words[2 * i] = lo - carry * TWO_32;
     words[2 * i + 1] = baseHi + carry; // Uint32Array stores it modulo 2^32: two's complement
   }
