@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { afterEach, test } from 'node:test';
 import type { RecordBatch } from 'apache-arrow';
 import {
-  TransitFormatError, decompressLz4Frame, parseDependencies, parseObjects, refMember, referenceUdt, udt, udtMember,
+  TransitFormatError, decompressLz4Frame, parseDependencies, parseObjects, refMember, udt, udtMember,
   type DependencyMap, type ProcessInfo, type UserDefinedType,
 } from '@micromegas/transit';
 import {
@@ -138,6 +138,15 @@ function shuffledObjectsMetadata(): UserDefinedType[] {
   ];
 }
 
+/** Upstream's Unreal thread layout (ingestion-protocol §4): u64 times, the name a 16-byte reference member. */
+function unrealObjectsMetadata(): UserDefinedType[] {
+  const time = udtMember('time', 'uint64', 8, 8);
+  const span = (name: string) => udt(name, 16, [udtMember('thread_span_desc', 'SpanMetadata*', 0, 8, true), time]);
+  const named = (name: string) =>
+    udt(name, 32, [udtMember('thread_span_location', 'NamedSpanLocation*', 0, 8, true), udtMember('name', 'StaticStringRef', 16, 16, true), time]);
+  return [span('BeginThreadSpanEvent'), span('EndThreadSpanEvent'), named('BeginThreadNamedSpanEvent'), named('EndThreadNamedSpanEvent')];
+}
+
 /** Descriptors inline (not references): a layout the fast reader leaves to the generic decoder. */
 function inlineDescObjectsMetadata(): UserDefinedType[] {
   const deps = threadDependenciesMetadata();
@@ -258,12 +267,15 @@ const CASES: Record<string, HandBlock[]> = {
     { block: block('a', 0, 100, 0), events: ['B:A:50', 'E:A:60'] },
     { block: block('b', 10, 100, 2), events: ['B:C:20', 'E:C:30'] },
   ],
+  // i64 or u64 depending on the layout: before the range or past it; async rows take them as they are
+  'extreme times': [{ block: block('b1', 0, 100, 0), events: ['B:A:5', 'BA:A:18446744073709551615', 'EA:B:9223372036854788353', 'B:C:18446744073709551615', 'E:C:20', 'E:A:30'] }],
   'no thread events': [{ block: block('b1', 0, 100, 0), events: ['X', 'BA:A:5', 'Z', 'EA:A:7'] }],
 };
 
 const LAYOUTS: Record<string, UserDefinedType[]> = {
   tracing: threadObjectsMetadata(),
   shuffled: shuffledObjectsMetadata(),
+  unreal: unrealObjectsMetadata(),
   'inline descriptors (generic fallback)': inlineDescObjectsMetadata(),
 };
 
@@ -275,7 +287,7 @@ function handInputs(objectsMetadata: UserDefinedType[], blocks: HandBlock[]) {
   return { stream, buffers, decoded };
 }
 
-test('hand-encoded blocks in three layouts: same thread_spans and async_events as the generic path', () => {
+test('hand-encoded blocks in four layouts: same thread_spans and async_events as the generic path', () => {
   for (const [layout, meta] of Object.entries(LAYOUTS)) {
     for (const [name, blocks] of Object.entries(CASES)) {
       const { stream, buffers, decoded } = handInputs(meta, blocks);
@@ -341,13 +353,14 @@ function mutate(src: Uint8Array, rnd: () => number): Uint8Array {
   return b;
 }
 
-test('corrupted objects and dependency buffers: only clean errors escape', async () => {
+test('corrupted objects and dependency buffers: only clean errors escape', { timeout: 30_000 }, async () => {
   const { rec, buffers, rawDeps } = await recordMix(400);
   const hand = handInputs(shuffledObjectsMetadata(), CASES['chains and a gap']!);
   const depsMeta = threadDependenciesMetadata();
   const corpora = [
     { stream: rec.stream, buffers, convert: rec.convert },
     { stream: hand.stream, buffers: hand.buffers, convert: unitConvert },
+    { ...handInputs(unrealObjectsMetadata(), CASES['chains and a gap']!), convert: unitConvert },
   ];
   const rnd = mulberry32(0x5eed);
   const clean = (e: unknown) => e instanceof TransitFormatError || e instanceof ScopeMismatchError || e instanceof BeginRegressionError;
