@@ -5,8 +5,8 @@
 import { cpus } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { TSC_FREQUENCY, beginSpan, endSpan, fmetric, imetric, info, spanDescriptor, ticksNow, warn } from '@micromegas/tracing';
-import { decodeTransitPayload, decompressLz4Frame, encodeBlockPayload, parseDependencies } from '@micromegas/transit';
-import { LogEntriesBuilder, MeasuresBuilder, buildThreadSpans, encodeParquet, logEntriesSchema, makeTimeConverter, measuresSchema, threadSpansSchema } from '../src/index.ts';
+import { decompressLz4Frame, encodeBlockPayload, parseDependencies } from '@micromegas/transit';
+import { LogEntriesBuilder, MeasuresBuilder, buildThreadSpansFromBuffers, encodeParquet, logEntriesSchema, makeTimeConverter, measuresSchema, threadSpansSchema } from '../src/index.ts';
 import { recordBlocks, type RecordedBlock } from './recorded_blocks.ts';
 
 const quick = process.argv.includes('--quick');
@@ -62,8 +62,11 @@ function eventRows(kind: 'log' | 'metrics', list: RecordedBlock[]): number {
 function spanRows(list: RecordedBlock[]): number {
   const ctx0 = list[0]!.ctx;
   const convert = makeTimeConverter(ctx0.process, list[list.length - 1]!.ctx.block.endTicks, list[list.length - 1]!.ctx.block.endTimeNs);
-  const decoded = list.map(({ ctx, envelope }) => ({ block: ctx.block, objects: decodeTransitPayload(ctx.stream, envelope.payload).objects }));
-  const out = buildThreadSpans({ stream: ctx0.stream, convert, blocks: decoded });
+  const decoded = list.map(({ ctx, envelope }) => {
+    const dependencies = decompressLz4Frame(envelope.payload.dependencies);
+    return { block: ctx.block, objects: decompressLz4Frame(envelope.payload.objects), dependencies: parseDependencies(ctx.stream.dependenciesMetadata, dependencies) };
+  });
+  const out = buildThreadSpansFromBuffers({ stream: ctx0.stream, convert, blocks: decoded });
   return encodeParquet(threadSpansSchema, [out.batch]).length;
 }
 

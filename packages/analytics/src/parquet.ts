@@ -3,6 +3,7 @@
 // dictionary-typed in Arrow; hashing every free-text message would only cost time.
 import { DataType, RecordBatch, Table, tableFromIPC, tableToIPC, type Schema } from 'apache-arrow';
 import * as pq from 'parquet-wasm/node';
+import { writeParquetFile } from './parquet/index.ts';
 
 const MAX_ROW_GROUP_ROWS = 128 * 1024;
 
@@ -20,8 +21,16 @@ function writerProperties(schema: Schema): pq.WriterProperties {
   return b.build();
 }
 
-/** Encodes batches (all of one schema) as one Parquet file. */
+/**
+ * Encodes batches (all of one schema) as one Parquet file: with our own writer for flat non-null
+ * schemas (the event views), through parquet-wasm for the others (lists, nullable columns).
+ */
 export function encodeParquet(schema: Schema, batches: readonly RecordBatch[]): Uint8Array {
+  return writeParquetFile(schema, batches) ?? encodeParquetWasm(schema, batches);
+}
+
+/** The parquet-wasm path (apache-arrow IPC → arrow-rs writer). */
+export function encodeParquetWasm(schema: Schema, batches: readonly RecordBatch[]): Uint8Array {
   const table = new Table(schema, batches as RecordBatch[]);
   const ipc = tableToIPC(table, 'stream');
   const wasmTable = pq.Table.fromIPCStream(ipc);

@@ -3,7 +3,8 @@
 // inside the query. Two servers doing it at once write the same insert ranges, and the catalog's
 // per-range lock plus containment retirement keeps one partition per range.
 import { decodeTransitPayload, type TransitValue } from '@micromegas/transit';
-import { asBlockError, fetchBlockPayload } from '../block_source.ts';
+import { asBlockError, decodeDependencies, decompressPayload, fetchBlockPayload } from '../block_source.ts';
+import type { DependencyMap } from '@micromegas/transit';
 import { fetchBlocksWithContext, type BlockWithContext } from '../metadata.ts';
 import { formatTimestampNanos, type Nanos } from '../time.ts';
 import { hashToObjectCount, listOverlappingPartitions, type Partition, type TimeRange } from './catalog/index.ts';
@@ -107,6 +108,29 @@ export async function decodeBlocks(ctx: LakehouseContext, setName: string, block
       const p = payloads[i]!;
       if (p instanceof Error) throw p;
       out.push({ ctx: b, objects: decodeTransitPayload(b.stream, p).objects });
+    } catch (err) {
+      ctx.log('warn', `${setName}: ${asBlockError(b.block, err).message}`);
+    }
+  });
+  return out;
+}
+
+export interface DecompressedBlock {
+  ctx: BlockWithContext;
+  objects: Uint8Array;
+  dependencies: DependencyMap;
+}
+
+/** Fetches and decompresses blocks and decodes their dependencies, for the fast span readers. */
+export async function decompressBlocks(ctx: LakehouseContext, setName: string, blocks: readonly BlockWithContext[]): Promise<DecompressedBlock[]> {
+  const out: DecompressedBlock[] = [];
+  const payloads = await Promise.all(blocks.map((b) => fetchBlockPayload(ctx.lake.blobs, b.block).catch((err: Error) => err)));
+  blocks.forEach((b, i) => {
+    try {
+      const p = payloads[i]!;
+      if (p instanceof Error) throw p;
+      const buffers = decompressPayload(b.block, p);
+      out.push({ ctx: b, objects: buffers.objects, dependencies: decodeDependencies(b.block, b.stream, buffers) });
     } catch (err) {
       ctx.log('warn', `${setName}: ${asBlockError(b.block, err).message}`);
     }

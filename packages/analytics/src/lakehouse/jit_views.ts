@@ -4,13 +4,13 @@
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { findProcess, findStream, type BlockWithContext, type ProcessMeta, type StreamMeta } from '../metadata.ts';
 import { makeTimeConverter, parseTimestampNanos, type Nanos } from '../time.ts';
-import { asyncEventsSchema, buildAsyncEvents, buildNetSpans, buildThreadSpans, netSpansSchema, threadSpansSchema } from '../spans/index.ts';
+import { asyncEventsSchema, buildAsyncEventsFromBuffers, buildNetSpans, buildThreadSpansFromBuffers, netSpansSchema, threadSpansSchema } from '../spans/index.ts';
 import { LOG_ENTRIES_SCHEMA_HASH, logEntriesSchema } from '../views/log_entries.ts';
 import { MEASURES_SCHEMA_HASH, measuresSchema } from '../views/measures.ts';
 import { IMAGES_SCHEMA_HASH, ImagesBuilder, imagesSchema } from '../views/images.ts';
 import type { RetireMatch, TimeRange } from './catalog/index.ts';
 import { buildEventRows } from './event_rows.ts';
-import { decodeBlocks } from './jit.ts';
+import { decodeBlocks, decompressBlocks } from './jit.ts';
 import type { LakehouseContext, PartitionRows } from './view.ts';
 
 export class ViewError extends Error {
@@ -95,8 +95,8 @@ function streamThreadSpansView(stream: StreamMeta, process: ProcessMeta): JitVie
     retire: 'overlap',
     async build(ctx, blocks) {
       const convert = await latestConverter(ctx, process);
-      const decoded = await decodeBlocks(ctx, 'thread_spans', blocks);
-      const out = buildThreadSpans({ stream, convert, blocks: decoded.map((d) => ({ block: d.ctx.block, objects: d.objects })) });
+      const decoded = await decompressBlocks(ctx, 'thread_spans', blocks);
+      const out = buildThreadSpansFromBuffers({ stream, convert, blocks: decoded.map((d) => ({ block: d.ctx.block, objects: d.objects, dependencies: d.dependencies })) });
       return { ...batchRows(out.batch, out.minBeginNs, out.maxEndNs), maxSortKeyTime: out.maxSortKeyTimeNs, sortOrder: ['begin'], failedBlocks: blocks.length - decoded.length };
     },
     async defaultRange() {
@@ -143,8 +143,8 @@ export async function makeJitView(ctx: LakehouseContext, setName: string, instan
         rangeEnd: 'last-block',
         async build(c, blocks) {
           const convert = await latestConverter(c, process);
-          const decoded = await decodeBlocks(c, setName, blocks);
-          const batch = buildAsyncEvents({ convert, blocks: decoded.map((d) => ({ block: d.ctx.block, stream: d.ctx.stream, objects: d.objects })) });
+          const decoded = await decompressBlocks(c, setName, blocks);
+          const batch = buildAsyncEventsFromBuffers({ convert, blocks: decoded.map((d) => ({ block: d.ctx.block, stream: d.ctx.stream, objects: d.objects, dependencies: d.dependencies })) });
           const [min, max] = timeRange(batch, 'time');
           return { ...batchRows(batch, min, max), failedBlocks: blocks.length - decoded.length };
         },
