@@ -1,12 +1,12 @@
 // Column chunk encoders: read Arrow Data buffers (values, valueOffsets, dictionary) directly and emit
 // pages through a ChunkWriter. A chunk covers one row group and may span several record batches.
 import type { Data, Vector } from 'apache-arrow';
-import { allPresentLevels, BitAppender, bitWidthFor, encodeRleHybrid, MAX_RLE_BIT_WIDTH } from './encodings.ts';
+import { allPresentLevels, BitAppender, bitWidthFor, encodeRuns, MAX_RLE_BIT_WIDTH, Runs } from './encodings.ts';
 import { ChunkWriter, Encoding, PageType } from './pages.ts';
 import type { ColumnPlan } from './schema.ts';
 import { ByteSink } from './sink.ts';
 import { FixedStats, Utf8Stats, type ChunkStats } from './stats.ts';
-import { deltaEncodeInt64 } from './delta.ts';
+import { deltaEncodeInt64, deltaEncodeLengths } from './delta.ts';
 
 /** Rows [from, from + count) of one batch's column. */
 export interface Segment {
@@ -19,6 +19,7 @@ export interface ChunkOptions {
   pageSize: number;
   lz4: boolean;
   deltaTimestamps: boolean;
+  deltaLengths: boolean;
 }
 
 export interface ChunkResult {
@@ -62,11 +63,11 @@ function writeFixed(plan: ColumnPlan, segs: readonly Segment[], w: ChunkWriter, 
   const n = totalRows(segs);
   const stats = new FixedStats(plan.stats);
   for (const s of segs) stats.add(s.data, s.from, s.count);
-  if (plan.delta && opts.deltaTimestamps && !plan.optional) {
+  if (plan.delta && opts.deltaTimestamps) {
     // One delta page per chunk: the encoding is compact, so even 128 Ki rows stay well under a few MiB.
-    const body = deltaEncodeInt64(segs, n);
-    if (body) {
-      w.page(PageType.Data, body, n, Encoding.DeltaBinaryPacked);
+    beginBody(plan, n);
+    if (deltaEncodeInt64(segs, n, scratch)) {
+      w.page(PageType.Data, scratch.result(), n, Encoding.DeltaBinaryPacked);
       return stats;
     }
   }
@@ -74,14 +75,13 @@ function writeFixed(plan: ColumnPlan, segs: readonly Segment[], w: ChunkWriter, 
   for (let a = 0; a < n || (a === 0 && n === 0); a += pageRows) {
     const b = Math.min(n, a + pageRows);
     const first = segs[0];
-    let body: Uint8Array;
-    if (!plan.optional && segs.length === 1 && first) body = fixedBytes(first.data, first.from + a, b - a, plan.width);
-    else {
+    if (!plan.optional && segs.length === 1 && first) {
+      w.page(PageType.Data, fixedBytes(first.data, first.from + a, b - a, plan.width), b - a, Encoding.Plain);
+    } else {
       beginBody(plan, b - a);
       forRange(segs, a, b, (data, from, count) => scratch.bytes(fixedBytes(data, from, count, plan.width)));
-      body = scratch.result();
+      w.page(PageType.Data, scratch.result(), b - a, Encoding.Plain);
     }
-    w.page(PageType.Data, body, b - a, Encoding.Plain);
     if (n === 0) break;
   }
   return stats;
@@ -101,7 +101,7 @@ function writeBool(plan: ColumnPlan, segs: readonly Segment[], w: ChunkWriter, o
   }
 }
 
-/** PLAIN byte arrays (4-byte length + bytes), pages cut at about pageSize bytes. */
+/** Byte arrays, DELTA_LENGTH_BYTE_ARRAY or PLAIN (4-byte length + bytes), pages cut at about pageSize bytes. */
 function writeBytes(plan: ColumnPlan, segs: readonly Segment[], w: ChunkWriter, opts: ChunkOptions): void {
   const n = totalRows(segs);
   // Page boundaries first, so definition levels (which need the row count) can lead each page.
@@ -122,6 +122,16 @@ function writeBytes(plan: ColumnPlan, segs: readonly Segment[], w: ChunkWriter, 
   let a = 0;
   for (const b of cuts) {
     beginBody(plan, b - a);
+    if (opts.deltaLengths) {
+      // DELTA_LENGTH_BYTE_ARRAY: packed lengths, then the value bytes as one copy per batch.
+      const parts: { offsets: Int32Array; bytes: Uint8Array; from: number; count: number }[] = [];
+      forRange(segs, a, b, (data, from, count) => parts.push({ offsets: data.valueOffsets as Int32Array, bytes: data.values as Uint8Array, from, count }));
+      deltaEncodeLengths(parts, b - a, scratch);
+      for (const p of parts) scratch.bytes(p.bytes.subarray(p.offsets[p.from]!, p.offsets[p.from + p.count]!));
+      w.page(PageType.Data, scratch.result(), b - a, Encoding.DeltaLengthByteArray);
+      a = b;
+      continue;
+    }
     forRange(segs, a, b, (data, from, count) => {
       const off = data.valueOffsets as Int32Array;
       const src = data.values as Uint8Array;
@@ -169,7 +179,7 @@ function dictSource(dictionary: Vector): DictSource {
   return src;
 }
 
-let entryIndexScratch = new Int32Array(1 << 17);
+const runs = new Runs();
 
 /**
  * Dictionary columns: one PLAIN dictionary page holding the entries this chunk uses (merged across the
@@ -177,15 +187,13 @@ let entryIndexScratch = new Int32Array(1 << 17);
  */
 function writeDict(plan: ColumnPlan, segs: readonly Segment[], w: ChunkWriter): ChunkStats | undefined | false {
   const n = totalRows(segs);
-  if (entryIndexScratch.length < n) entryIndexScratch = new Int32Array(n);
-  const mapped = entryIndexScratch;
+  runs.reset();
   const dictPage = new ByteSink(4096);
   const entryStarts: number[] = [];
   const byKey = new Map<string, number>();
   let remap = new Int32Array(0);
   let remapFor: Vector | undefined;
   let source: DictSource | undefined;
-  let pos = 0;
   for (const s of segs) {
     const dictionary = s.data.dictionary!;
     if (dictionary !== remapFor) {
@@ -194,14 +202,19 @@ function writeDict(plan: ColumnPlan, segs: readonly Segment[], w: ChunkWriter): 
       remap = new Int32Array(dictionary.length).fill(-1);
     }
     const indices = s.data.values as Int32Array;
-    for (let k = s.from; k < s.from + s.count; k++) {
+    // Indices come in long runs: per row only a compare, per run a remap lookup.
+    const end = s.from + s.count;
+    let k = s.from;
+    while (k < end) {
       const local = indices[k]!;
+      const start = k;
+      while (++k < end && indices[k] === local);
       let g = remap[local]!;
       if (g < 0) {
         g = addEntry(source!, local, dictPage, entryStarts, byKey);
         remap[local] = g;
       }
-      mapped[pos++] = g;
+      runs.push(g, k - start);
     }
   }
   const entries = entryStarts.length;
@@ -210,7 +223,7 @@ function writeDict(plan: ColumnPlan, segs: readonly Segment[], w: ChunkWriter): 
   w.page(PageType.Dictionary, dictPage.result(), entries, Encoding.Plain);
   beginBody(plan, n);
   scratch.byte(bitWidth);
-  encodeRleHybrid(mapped, n, bitWidth, scratch);
+  encodeRuns(runs, bitWidth, scratch);
   w.page(PageType.Data, scratch.result(), n, Encoding.RleDictionary);
   if (plan.stats !== 'utf8' || entries === 0) return undefined;
   const stats = new Utf8Stats();

@@ -1,6 +1,6 @@
-// DELTA_BINARY_PACKED for INT64 (timestamps): blocks of 128 deltas, 4 miniblocks of 32. Deltas are
-// computed from (hi, lo) 32-bit words as exact doubles; a chunk whose consecutive values are more than
-// ~2^52 apart returns undefined so the caller writes PLAIN instead.
+// DELTA_BINARY_PACKED: blocks of 128 deltas, 4 miniblocks of 32. Used for INT64 timestamps (deltas
+// computed from (hi, lo) 32-bit words as exact doubles; values more than ~2^51 apart make the caller
+// write PLAIN instead) and for the lengths of DELTA_LENGTH_BYTE_ARRAY strings.
 import type { Segment } from './chunks.ts';
 import { ByteSink } from './sink.ts';
 
@@ -11,14 +11,13 @@ const TWO32 = 4294967296;
 /** |hi word difference| below this keeps every delta (and delta - min) under 2^53. */
 const MAX_HI_DELTA = 1 << 19;
 
-const sink = new ByteSink(1 << 16);
 let deltas = new Float64Array(1 << 17);
 
 function bitsFor(u: number): number {
   return u < TWO32 ? 32 - Math.clz32(u) : 64 - Math.clz32(Math.floor(u / TWO32));
 }
 
-function firstValueZigzag(hi: number, lo: number): void {
+function firstValueZigzag(sink: ByteSink, hi: number, lo: number): void {
   const v = (BigInt(hi) << 32n) | BigInt(lo >>> 0);
   let z = BigInt.asUintN(64, (v << 1n) ^ (v >> 63n));
   while (z >= 0x80n) {
@@ -28,7 +27,7 @@ function firstValueZigzag(hi: number, lo: number): void {
   sink.byte(Number(z));
 }
 
-function packMiniblock(from: number, end: number, min: number, width: number): void {
+function packMiniblock(sink: ByteSink, d: Float64Array, from: number, end: number, min: number, width: number): void {
   sink.ensure(4 * width);
   const buf = sink.buf;
   let p = sink.pos;
@@ -36,7 +35,7 @@ function packMiniblock(from: number, end: number, min: number, width: number): v
   let bits = 0;
   if (width <= 24) {
     for (let k = from; k < from + MINI; k++) {
-      acc |= (k < end ? deltas[k]! - min : 0) << bits;
+      acc |= (k < end ? d[k]! - min : 0) << bits;
       bits += width;
       while (bits >= 8) {
         buf[p++] = acc & 0xff;
@@ -47,7 +46,7 @@ function packMiniblock(from: number, end: number, min: number, width: number): v
   } else {
     // Wide deltas: feed each value in 16-bit pieces with plain arithmetic (values reach 2^53).
     for (let k = from; k < from + MINI; k++) {
-      let u = k < end ? deltas[k]! - min : 0;
+      let u = k < end ? d[k]! - min : 0;
       for (let left = width; left > 0; ) {
         const take = left < 16 ? left : 16;
         const unit = 2 ** take;
@@ -67,44 +66,41 @@ function packMiniblock(from: number, end: number, min: number, width: number): v
   sink.pos = p;
 }
 
-/** The page body for the n values of the segments (Int64 / Timestamp data), or undefined. */
-export function deltaEncodeInt64(segs: readonly Segment[], n: number): Uint8Array | undefined {
-  if (n === 0) return undefined;
-  if (deltas.length < n) deltas = new Float64Array(n);
+/** Fills `deltas` for the Int64 values of the segments; false when some step is too large. */
+function int64Deltas(segs: readonly Segment[], d: Float64Array, first: Int32Array): boolean {
   let count = 0;
   let prevHi = 0;
   let prevLo = 0;
-  let firstHi = 0;
-  let firstLo = 0;
-  let first = true;
+  let started = false;
   for (const s of segs) {
     const v = s.data.values as unknown as ArrayBufferView;
     const words = new Int32Array(v.buffer, v.byteOffset + s.from * 8, s.count * 2);
-    for (let i = 0; i < words.length; i += 2) {
+    let i = 0;
+    if (!started && words.length > 0) {
+      first[0] = prevLo = words[0]!;
+      first[1] = prevHi = words[1]!;
+      started = true;
+      i = 2;
+    }
+    for (; i < words.length; i += 2) {
       const hi = words[i + 1]!;
-      const lo = words[i]! >>> 0;
-      if (first) {
-        firstHi = hi;
-        firstLo = lo;
-        first = false;
-      } else {
-        const dh = hi - prevHi;
-        if (dh >= MAX_HI_DELTA || dh <= -MAX_HI_DELTA) return undefined;
-        deltas[count++] = dh * TWO32 + (lo - prevLo);
-      }
+      const lo = words[i]!;
+      const dh = hi - prevHi;
+      if (dh >= MAX_HI_DELTA || dh <= -MAX_HI_DELTA) return false;
+      d[count++] = dh * TWO32 + ((lo >>> 0) - (prevLo >>> 0));
       prevHi = hi;
       prevLo = lo;
     }
   }
-  sink.pos = 0;
-  sink.varint(BLOCK);
-  sink.varint(MINIBLOCKS);
-  sink.varint(n);
-  firstValueZigzag(firstHi, firstLo);
+  return true;
+}
+
+/** Writes the blocks of count deltas after the header. */
+function writeBlocks(sink: ByteSink, d: Float64Array, count: number): void {
   for (let b = 0; b < count; b += BLOCK) {
     const end = Math.min(b + BLOCK, count);
-    let min = deltas[b]!;
-    for (let k = b + 1; k < end; k++) if (deltas[k]! < min) min = deltas[k]!;
+    let min = d[b]!;
+    for (let k = b + 1; k < end; k++) if (d[k]! < min) min = d[k]!;
     sink.zigzag(min);
     sink.ensure(MINIBLOCKS);
     const widthsAt = sink.pos;
@@ -116,12 +112,52 @@ export function deltaEncodeInt64(segs: readonly Segment[], n: number): Uint8Arra
         continue;
       }
       const to = Math.min(from + MINI, end);
-      let max = 0;
-      for (let k = from; k < to; k++) if (deltas[k]! - min > max) max = deltas[k]! - min;
-      const width = bitsFor(max);
+      let max = min;
+      for (let k = from; k < to; k++) if (d[k]! > max) max = d[k]!;
+      const width = bitsFor(max - min);
       sink.buf[widthsAt + m] = width;
-      packMiniblock(from, to, min, width);
+      if (width > 0) packMiniblock(sink, d, from, to, min, width);
     }
   }
-  return sink.result();
+}
+
+function header(sink: ByteSink, n: number): void {
+  sink.varint(BLOCK);
+  sink.varint(MINIBLOCKS);
+  sink.varint(n);
+}
+
+const firstWords = new Int32Array(2);
+
+/** Appends the n Int64 values of the segments to sink; false (sink untouched) when a step is too large. */
+export function deltaEncodeInt64(segs: readonly Segment[], n: number, sink: ByteSink): boolean {
+  if (n === 0) return false;
+  if (deltas.length < n) deltas = new Float64Array(n);
+  const d = deltas;
+  if (!int64Deltas(segs, d, firstWords)) return false;
+  header(sink, n);
+  firstValueZigzag(sink, firstWords[1]!, firstWords[0]!);
+  writeBlocks(sink, d, n - 1);
+  return true;
+}
+
+/** Appends the lengths of byte-array values from..from+count of each part (Arrow offsets). */
+export function deltaEncodeLengths(parts: readonly { offsets: Int32Array; from: number; count: number }[], n: number, sink: ByteSink): void {
+  if (deltas.length < n) deltas = new Float64Array(n);
+  const d = deltas;
+  let count = 0;
+  let prev = 0;
+  let first = -1;
+  for (const p of parts) {
+    const off = p.offsets;
+    for (let k = p.from; k < p.from + p.count; k++) {
+      const len = off[k + 1]! - off[k]!;
+      if (first < 0) first = len;
+      else d[count++] = len - prev;
+      prev = len;
+    }
+  }
+  header(sink, n);
+  sink.zigzag(Math.max(first, 0));
+  writeBlocks(sink, d, count);
 }

@@ -40,28 +40,71 @@ function rleRun(value: number, count: number, valueBytes: number, out: ByteSink)
   for (let b = 0; b < valueBytes; b++) out.buf[out.pos++] = (value >>> (8 * b)) & 0xff;
 }
 
-/**
- * Writes values[0, n) (each below 2^bitWidth, bitWidth <= MAX_RLE_BIT_WIDTH) as the RLE / bit-packed hybrid,
- * without a length prefix. Runs of 8 or more equal values become RLE runs; the rest is bit-packed in groups
- * of 8, borrowing the head of the next run to fill the last group so only the final group is padded.
- */
-export function encodeRleHybrid(values: Int32Array, n: number, bitWidth: number, out: ByteSink): void {
-  const valueBytes = (bitWidth + 7) >> 3;
-  let literalStart = 0;
-  let i = 0;
-  while (i < n) {
-    const v = values[i]!;
-    let j = i + 1;
-    while (j < n && values[j] === v) j++;
-    const pad = (8 - ((i - literalStart) & 7)) & 7;
-    if (j - i - pad >= 8) {
-      if (i + pad > literalStart) packGroups(values, literalStart, i + pad - literalStart, bitWidth, out);
-      rleRun(v, j - i - pad, valueBytes, out);
-      literalStart = j;
-    }
-    i = j;
+/** A value sequence as (value, length) runs; dictionary indices mostly come as long runs. */
+export class Runs {
+  values = new Int32Array(1024);
+  lengths = new Int32Array(1024);
+  count = 0;
+
+  reset(): void {
+    this.count = 0;
   }
-  if (literalStart < n) packGroups(values, literalStart, n - literalStart, bitWidth, out);
+  push(value: number, length: number): void {
+    const c = this.count;
+    if (c > 0 && this.values[c - 1] === value) {
+      this.lengths[c - 1]! += length;
+      return;
+    }
+    if (c === this.values.length) {
+      const values = new Int32Array(c * 2);
+      values.set(this.values);
+      this.values = values;
+      const lengths = new Int32Array(c * 2);
+      lengths.set(this.lengths);
+      this.lengths = lengths;
+    }
+    this.values[c] = value;
+    this.lengths[c] = length;
+    this.count = c + 1;
+  }
+}
+
+let literals = new Int32Array(1024);
+
+/**
+ * Writes the runs (each value below 2^bitWidth, bitWidth <= MAX_RLE_BIT_WIDTH) as the RLE / bit-packed
+ * hybrid, without a length prefix. Runs of 8 or more become RLE runs; shorter ones are bit-packed in
+ * groups of 8, borrowing the head of the next long run to fill the last group so only the final group
+ * of the stream is padded.
+ */
+export function encodeRuns(runs: Runs, bitWidth: number, out: ByteSink): void {
+  const valueBytes = (bitWidth + 7) >> 3;
+  let lit = literals;
+  let litCount = 0;
+  for (let r = 0; r < runs.count; r++) {
+    const v = runs.values[r]!;
+    const len = runs.lengths[r]!;
+    const pad = (8 - (litCount & 7)) & 7;
+    const keep = len - pad >= 8 ? pad : len;
+    if (litCount + keep > lit.length) {
+      let size = lit.length * 2;
+      while (size < litCount + keep) size *= 2;
+      const bigger = new Int32Array(size);
+      bigger.set(lit.subarray(0, litCount));
+      lit = literals = bigger;
+    }
+    if (keep < 16) for (let q = 0; q < keep; q++) lit[litCount++] = v;
+    else {
+      lit.fill(v, litCount, litCount + keep);
+      litCount += keep;
+    }
+    if (keep < len) {
+      if (litCount > 0) packGroups(lit, 0, litCount, bitWidth, out);
+      litCount = 0;
+      rleRun(v, len - keep, valueBytes, out);
+    }
+  }
+  if (litCount > 0) packGroups(lit, 0, litCount, bitWidth, out);
 }
 
 /** Definition levels of `count` present values in a V1 page: 4-byte length, then one RLE run of 1s. */

@@ -11,6 +11,7 @@ export const enum Encoding {
   Plain = 0,
   Rle = 3,
   DeltaBinaryPacked = 5,
+  DeltaLengthByteArray = 6,
   RleDictionary = 8,
 }
 

@@ -162,3 +162,4 @@ export class CompactWriter {
     this.out.byte(0);
   }
 }
+

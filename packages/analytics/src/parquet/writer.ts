@@ -16,8 +16,17 @@ export interface ParquetWriteOptions {
   compression?: 'lz4_raw' | 'none';
   /** DELTA_BINARY_PACKED for timestamp columns (default true); PLAIN otherwise. */
   deltaTimestamps?: boolean;
+  /** DELTA_LENGTH_BYTE_ARRAY for non-dictionary strings and binaries (default true); PLAIN otherwise. */
+  deltaLengths?: boolean;
   createdBy?: string;
 }
+
+/**
+ * The file is assembled in one buffer kept across calls: first touches of fresh memory are what large
+ * writes mostly pay for, so only the returned copy is new. Buffers above this size are not kept.
+ */
+const MAX_RETAINED_SINK = 128 << 20;
+let fileSink: ByteSink | undefined;
 
 const MAGIC = Uint8Array.of(0x50, 0x41, 0x52, 0x31); // "PAR1"
 
@@ -72,14 +81,13 @@ export function writeParquetFile(schema: Schema, batches: readonly RecordBatch[]
     pageSize: Math.max(1024, options.pageSize ?? 1 << 20),
     lz4: (options.compression ?? 'lz4_raw') === 'lz4_raw',
     deltaTimestamps: options.deltaTimestamps ?? true,
+    deltaLengths: options.deltaLengths ?? true,
   };
   let totalRows = 0;
-  let totalBytes = 0;
-  for (const b of batches) {
-    totalRows += b.numRows;
-    for (const c of b.data.children) totalBytes += c.byteLength;
-  }
-  const out = new ByteSink(Math.max(1 << 16, Math.min(totalBytes, 1 << 28)));
+  for (const b of batches) totalRows += b.numRows;
+  fileSink ??= new ByteSink(1 << 20);
+  const out = fileSink;
+  out.pos = 0;
   out.bytes(MAGIC);
 
   const rowGroups: WrittenRowGroup[] = [];
@@ -115,7 +123,9 @@ export function writeParquetFile(schema: Schema, batches: readonly RecordBatch[]
   writeFileMetaData(new CompactWriter(out), plans, rowGroups, totalRows, options.createdBy ?? 'micromegas-ts');
   out.u32le(out.pos - footerStart);
   out.bytes(MAGIC);
-  return out.buf.slice(0, out.pos);
+  const file = out.buf.slice(0, out.pos);
+  if (out.buf.length > MAX_RETAINED_SINK) fileSink = undefined;
+  return file;
 }
 
 function writeColumnMeta(w: CompactWriter, c: WrittenChunk): void {
