@@ -161,3 +161,39 @@ describe('crash safety (real PostgreSQL, separate processes)', () => {
     }
   });
 });
+
+describe('concurrent just-in-time materialization (real PostgreSQL, two servers)', () => {
+  test('two servers materializing the same instance at once leave one partition per range', async () => {
+    const { openDatabase } = await import('@micromegas/lake');
+    const lake = await openTestLake('postgres');
+    const other = await openDatabase({ connectionString: lake.config.connectionString!, dataDir: '' });
+    const houseA = await openLakehouse(lake, { log: () => {} });
+    const houseB = await openLakehouse({ db: other, blobs: lake.blobs }, { log: () => {}, migrate: false });
+    try {
+      const sink = await record(() => {
+        for (let i = 0; i < 3000; i++) info('concurrent {}', i);
+      });
+      await ingest(lake, sink);
+      const id = sink.process!.processId;
+      const range = { begin: 0n, end: BigInt(Date.now() + 60_000) * 1_000_000n };
+      const small = { maxObjects: 400, maxInsertSlice: 3600n * NS_PER_SECOND };
+      const [a, b] = await Promise.all([
+        (async () => jitUpdate(houseA, await makeJitView(houseA, 'log_entries', id), range, small))(),
+        (async () => jitUpdate(houseB, await makeJitView(houseB, 'log_entries', id), range, small))(),
+      ]);
+      assert.ok(a.written + b.written >= 2, JSON.stringify({ a, b }));
+      const parts = await listPartitions(lake.db, 'log_entries', id);
+      const ranges = parts.map((p) => `${p.beginInsertTime}-${p.endInsertTime}`);
+      assert.equal(new Set(ranges).size, ranges.length, 'one partition per insert range');
+      const view = await makeJitView(houseA, 'log_entries', id);
+      const [r] = await queryView(houseA, view, (s) => `SELECT count(*) AS n, count(DISTINCT msg) AS d FROM ${s}`);
+      assert.equal(Number(r!.n), 3000);
+      assert.equal(Number(r!.d), 3000);
+    } finally {
+      await houseA.close();
+      await houseB.close();
+      await other.close();
+      await lake.drop();
+    }
+  });
+});
