@@ -11,9 +11,8 @@ import {
   vectorFromArray, type Data, type DataType,
 } from 'apache-arrow';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import * as pq from 'parquet-wasm/node';
 import { writeParquetFile } from '../src/parquet/index.ts';
-import { decodeParquet, encodeParquet } from '../src/parquet.ts';
+import { decodeParquet, encodeParquetWasm } from '../src/parquet.ts';
 
 const dictUtf8 = (): Dictionary => new Dictionary(new Utf8(), new Int32());
 const dictBinary = (): Dictionary => new Dictionary(new Binary(), new Int32());
@@ -169,7 +168,7 @@ const references = new Map<RecordBatch[] | RecordBatch, string>();
 function reference(schema: Schema, batches: RecordBatch[]): string {
   const key = batches[0] ?? batches;
   let path = references.get(key);
-  if (!path) references.set(key, (path = save(encodeParquet(schema, batches))));
+  if (!path) references.set(key, (path = save(encodeParquetWasm(schema, batches))));
   return path;
 }
 
