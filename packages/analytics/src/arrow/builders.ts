@@ -1,6 +1,6 @@
 // Growable column builders that fill typed arrays directly, so hot decoding loops neither allocate
 // per value nor go through Arrow's generic builders. Each builder finishes into an Arrow Data.
-import { makeData, makeVector, vectorFromArray, type Vector, type Data, Binary, Float64, Int32, Int64, List, Timestamp, Uint32, Utf8 } from 'apache-arrow';
+import { makeData, makeVector, vectorFromArray, type DataType, type Vector, type Data, Binary, Float64, Int32, Int64, List, Timestamp, Uint32, Utf8 } from 'apache-arrow';
 import { dictBinary, dictUtf8 } from './types.ts';
 
 
@@ -181,24 +181,21 @@ export class BytesColumn {
   }
 }
 
-/** Dictionary(Int32, Utf8) column: distinct strings get indices; rows store the index. */
-export class DictStringColumn {
+/** Int32 dictionary indices over values interned by a string key; rows store the index. */
+abstract class DictColumn<V> {
   readonly indices = new Int32Column();
   private readonly lookup = new Map<string, number>();
-  private readonly values: string[] = [];
+  protected readonly values: V[] = [];
 
-  /** Index of a value in the dictionary, adding it when new (call once per distinct input, not per row). */
-  id(value: string): number {
-    let i = this.lookup.get(value);
+  /** Index of the value under `key`, made by `make` when new (call once per distinct input, not per row). */
+  protected intern(key: string, make: () => V): number {
+    let i = this.lookup.get(key);
     if (i === undefined) {
       i = this.values.length;
-      this.values.push(value);
-      this.lookup.set(value, i);
+      this.values.push(make());
+      this.lookup.set(key, i);
     }
     return i;
-  }
-  push(value: string): void {
-    this.indices.push(this.id(value));
   }
   reserve(extra: number): void {
     this.indices.reserve(extra);
@@ -212,42 +209,33 @@ export class DictStringColumn {
   get length(): number {
     return this.indices.length;
   }
-  finish(): Data {
-    const type = dictUtf8();
-    const dictionary = vectorFromArray(this.values, new Utf8());
+  protected finishWith(type: DataType, dictionary: Vector): Data {
     return makeData({ type, length: this.indices.length, data: this.indices.values.subarray(0, this.indices.length), dictionary } as never);
   }
 }
 
-/** Dictionary(Int32, Binary) column, keyed by a caller-chosen string (e.g. canonical JSON). */
-export class DictBinaryColumn {
-  readonly indices = new Int32Column();
-  private readonly lookup = new Map<string, number>();
-  private readonly values: Uint8Array[] = [];
+/** Dictionary(Int32, Utf8) column. */
+export class DictStringColumn extends DictColumn<string> {
+  id(value: string): number {
+    return this.intern(value, () => value);
+  }
+  push(value: string): void {
+    this.indices.push(this.id(value));
+  }
+  finish(): Data {
+    return this.finishWith(dictUtf8(), vectorFromArray(this.values, new Utf8()));
+  }
+}
 
+/** Dictionary(Int32, Binary) column, keyed by a caller-chosen string (e.g. canonical JSON). */
+export class DictBinaryColumn extends DictColumn<Uint8Array> {
   id(key: string, make: () => Uint8Array): number {
-    let i = this.lookup.get(key);
-    if (i === undefined) {
-      i = this.values.length;
-      this.values.push(make());
-      this.lookup.set(key, i);
-    }
-    return i;
-  }
-  pushId(id: number): void {
-    this.indices.push(id);
-  }
-  fillId(id: number, count: number): void {
-    this.indices.fill(id, count);
-  }
-  reserve(extra: number): void {
-    this.indices.reserve(extra);
+    return this.intern(key, make);
   }
   finish(): Data {
     const bytes = new BytesColumn();
     for (const v of this.values) bytes.pushBytes(v);
-    const dictionary = makeVectorFromData(bytes.finish(new Binary()));
-    return makeData({ type: dictBinary(), length: this.indices.length, data: this.indices.values.subarray(0, this.indices.length), dictionary } as never);
+    return this.finishWith(dictBinary(), makeVectorFromData(bytes.finish(new Binary())));
   }
 }
 

@@ -8,19 +8,13 @@ import { binary, dictUtf8, field, int64, timestampNs, utf8 } from '../arrow/type
 import type { BlockWithContext } from '../metadata.ts';
 import type { ConvertTicks } from '../time.ts';
 import type { BuiltRows } from './log_entries.ts';
-import { ProcessBlockColumns } from './process_columns.ts';
+import { ProcessBlockColumns, processBlockFields } from './process_columns.ts';
 import { fail } from './transit_reader.ts';
 
 export const IMAGES_SCHEMA_HASH = Uint8Array.of(2);
 
 export const imagesSchema = new Schema([
-  field('process_id', dictUtf8()),
-  field('stream_id', dictUtf8()),
-  field('block_id', dictUtf8()),
-  field('insert_time', timestampNs()),
-  field('exe', dictUtf8()),
-  field('username', dictUtf8()),
-  field('computer', dictUtf8()),
+  ...processBlockFields(),
   field('time', timestampNs()),
   field('name', utf8()),
   field('format', dictUtf8()),

@@ -10,7 +10,7 @@ import { dictBinary, dictUtf8, field, int32, timestampNs, utf8 } from '../arrow/
 import type { TransitBuffers } from '../block_source.ts';
 import type { BlockWithContext } from '../metadata.ts';
 import type { ConvertTicks, Nanos } from '../time.ts';
-import { JsonbPropertiesColumn, ProcessBlockColumns } from './process_columns.ts';
+import { JsonbPropertiesColumn, ProcessBlockColumns, processBlockFields } from './process_columns.ts';
 import {
   asObject, DependencyIndex, fail, intMember, memberOffset, pushDynString, pushUtf8, refTypeSize, stringMember, stringProperties, u32At, utf8 as utf8Codec,
 } from './transit_reader.ts';
@@ -18,13 +18,7 @@ import {
 export const LOG_ENTRIES_SCHEMA_HASH = Uint8Array.of(6);
 
 export const logEntriesSchema = new Schema([
-  field('process_id', dictUtf8()),
-  field('stream_id', dictUtf8()),
-  field('block_id', dictUtf8()),
-  field('insert_time', timestampNs()),
-  field('exe', dictUtf8()),
-  field('username', dictUtf8()),
-  field('computer', dictUtf8()),
+  ...processBlockFields(),
   field('time', timestampNs()),
   field('target', dictUtf8()),
   field('level', int32()),

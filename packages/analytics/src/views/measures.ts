@@ -10,19 +10,13 @@ import type { BlockWithContext } from '../metadata.ts';
 import type { ConvertTicks } from '../time.ts';
 import { ObjectFrames, TimeWriter } from './event_time.ts';
 import type { BuiltRows } from './log_entries.ts';
-import { JsonbPropertiesColumn, ProcessBlockColumns } from './process_columns.ts';
+import { JsonbPropertiesColumn, ProcessBlockColumns, processBlockFields } from './process_columns.ts';
 import { asObject, DependencyIndex, f64At, memberOffset, stringMember, stringProperties, u32At } from './transit_reader.ts';
 
 export const MEASURES_SCHEMA_HASH = Uint8Array.of(7);
 
 export const measuresSchema = new Schema([
-  field('process_id', dictUtf8()),
-  field('stream_id', dictUtf8()),
-  field('block_id', dictUtf8()),
-  field('insert_time', timestampNs()),
-  field('exe', dictUtf8()),
-  field('username', dictUtf8()),
-  field('computer', dictUtf8()),
+  ...processBlockFields(),
   field('time', timestampNs()),
   field('target', dictUtf8()),
   field('name', dictUtf8()),

@@ -4,7 +4,21 @@ import { DictBinaryColumn, DictStringColumn, Int64Column } from '../arrow/builde
 import { encodeJsonbStringMap } from '../jsonb.ts';
 import type { BlockWithContext } from '../metadata.ts';
 import { timestampNs } from '../arrow/types.ts';
-import type { Data } from 'apache-arrow';
+
+/** The leading identity fields of log_entries, measures and images, in their schema order. */
+export function processBlockFields(): Field[] {
+  return [
+    field('process_id', dictUtf8()),
+    field('stream_id', dictUtf8()),
+    field('block_id', dictUtf8()),
+    field('insert_time', timestampNs()),
+    field('exe', dictUtf8()),
+    field('username', dictUtf8()),
+    field('computer', dictUtf8()),
+  ];
+}
+import type { Data, Field } from 'apache-arrow';
+import { dictUtf8, field } from '../arrow/types.ts';
 
 export function propertiesKey(entries: Iterable<[string, string]>): string {
   return JSON.stringify([...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
