@@ -10,3 +10,7 @@ if ! command -v moto_server >/dev/null 2>&1; then
   echo "installing moto (S3-compatible test server)" >&2
   pip install --quiet 'moto[server]'
 fi
+if ! python3 -c 'import pyarrow.flight' >/dev/null 2>&1; then
+  echo "installing pyarrow (an independent Arrow Flight client for the FlightSQL tests)" >&2
+  pip install --quiet pyarrow
+fi
