@@ -1,6 +1,7 @@
 // The embedded DuckDB the lakehouse uses for its SQL views (log_stats, processes/streams merges) and
 // for merging partitions: it reads Parquet partitions and writes the result as one Parquet file.
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,29 +59,64 @@ export class DuckEngine {
   }
 }
 
+/** Where copies of remote partition files are kept (they are immutable: unique names, never rewritten). */
+export const PARTITION_CACHE_DIR = join(tmpdir(), 'micromegas-partition-cache');
+const CACHE_MAX_BYTES = 4 * 1024 ** 3;
+let cachedBytes = -1;
+
+async function cacheUsage(dir: string): Promise<{ path: string; size: number; atime: number }[]> {
+  const out: { path: string; size: number; atime: number }[] = [];
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else {
+        const st = await stat(p).catch(() => undefined);
+        if (st) out.push({ path: p, size: st.size, atime: st.atimeMs });
+      }
+    }
+  };
+  await walk(dir);
+  return out;
+}
+
+/** Deletes the least recently used copies until the cache holds at most maxBytes. */
+export async function prunePartitionCache(maxBytes = CACHE_MAX_BYTES): Promise<void> {
+  const files = await cacheUsage(PARTITION_CACHE_DIR);
+  let total = files.reduce((s, f) => s + f.size, 0);
+  files.sort((a, b) => a.atime - b.atime);
+  for (const f of files) {
+    if (total <= maxBytes) break;
+    await rm(f.path, { force: true });
+    total -= f.size;
+  }
+  cachedBytes = total;
+}
+
 /**
  * Local paths of objects for DuckDB to read: the files themselves for a file:// store, otherwise
- * copies in a temporary directory that `release` removes.
+ * copies kept in a local cache (downloaded once; least recently used ones pruned beyond 4 GiB).
  */
 export async function localObjectPaths(store: ObjectStore, keys: readonly string[]): Promise<{ paths: string[]; release: () => Promise<void> }> {
   if (store.uri.startsWith('file://')) {
     const root = fileURLToPath(store.uri);
     return { paths: keys.map((k) => join(root, ...k.split('/'))), release: async () => {} };
   }
-  const dir = await mkdtemp(join(tmpdir(), 'mm-objects-'));
-  const paths: string[] = [];
-  try {
-    for (const key of keys) {
+  const root = join(PARTITION_CACHE_DIR, createHash('sha256').update(store.uri).digest('hex').slice(0, 16));
+  const paths = await Promise.all(
+    keys.map(async (key) => {
+      const path = join(root, ...key.split('/'));
+      if (await stat(path).then(() => true, () => false)) return path;
       const bytes = await store.get(key);
       if (!bytes) throw new Error(`object ${key} is missing from the store`);
-      const path = join(dir, ...key.split('/'));
       await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, bytes);
-      paths.push(path);
-    }
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    throw err;
-  }
-  return { paths, release: () => rm(dir, { recursive: true, force: true }) };
+      const partial = `${path}.${randomUUID()}.partial`;
+      await writeFile(partial, bytes);
+      await rename(partial, path);
+      if (cachedBytes >= 0) cachedBytes += bytes.length;
+      return path;
+    }),
+  );
+  if (cachedBytes < 0 || cachedBytes > CACHE_MAX_BYTES) await prunePartitionCache();
+  return { paths, release: async () => {} };
 }
