@@ -1,0 +1,8 @@
+// Public API of @micromegas/flightsql: an Arrow Flight SQL server over a QueryEngine.
+export { startFlightSqlServer, DEFAULT_FLIGHTSQL_PORT, MAX_RECEIVE_MESSAGE_BYTES } from './server.ts';
+export type { FlightSqlServer, FlightSqlServerOptions } from './server.ts';
+export type { Caller, QueryEngine, QueryRequest, QueryResult, TableInfo } from './contract.ts';
+export { FlightSqlError, toServiceError, type ErrorKind } from './errors.ts';
+export { parseRfc3339Nanos } from './headers.ts';
+export { TARGET_FLIGHT_DATA_BYTES, splitIpcStream, schemaToIpcStream, schemaToIpcMessage } from './ipc.ts';
+export { packAny, unpackAny, SQL_TYPE_URL_PREFIX } from './proto/index.ts';

@@ -1,0 +1,397 @@
+// The FlightSQL server: Arrow Flight over gRPC (grpc-js), serving a QueryEngine. Which RPCs do what
+// follows upstream's flight_sql_service_impl (reference analytics.md §4.2); request bytes are
+// decoded inside the handlers so malformed input becomes INVALID_ARGUMENT instead of a crash.
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import {
+  Server, ServerCredentials, status,
+  type Metadata, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream, type ServiceDefinition, type sendUnaryData,
+} from '@grpc/grpc-js';
+import type { RecordBatch, Schema } from 'apache-arrow';
+import type { Caller, QueryEngine } from './contract.ts';
+import { FlightSqlError, toServiceError } from './errors.ts';
+import { clientAttribution, header, queryLimit, queryRange } from './headers.ts';
+import { batchFlightData, encodeFlightData, schemaFlightData, schemaToIpcMessage, schemaToIpcStream, sliceBatch } from './ipc.ts';
+import * as meta from './metadata.ts';
+import { flight, packAny, sql, sqlMessageName, unpackAny, type Msg, type SqlMessageName } from './proto/index.ts';
+
+export const DEFAULT_FLIGHTSQL_PORT = 50051;
+export const MAX_RECEIVE_MESSAGE_BYTES = 100 * 1024 * 1024;
+
+export interface FlightSqlServerOptions {
+  engine: QueryEngine;
+  host?: string;
+  port?: number;
+  /** API keys, e.g. `Keyring` from @micromegas/ingestion: returns the key's name for a valid `Bearer` header. */
+  keyring?: { authenticate(authorization: string | undefined): string | undefined };
+  /** Resolves a caller from the `authorization` header; undefined = "invalid token". Tried after `keyring`. */
+  verify?: (authorization: string | undefined) => Caller | undefined | Promise<Caller | undefined>;
+  /** Every caller is an admin named "anonymous" (upstream --disable-auth). */
+  disableAuth?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface FlightSqlServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** One decoded command: what a ticket or a descriptor asks for. */
+type Command =
+  | { kind: 'statement'; sql: string }
+  | { kind: 'metadata'; name: SqlMessageName; cmd: Msg; any: Uint8Array };
+
+const METADATA_COMMANDS = new Set<SqlMessageName>(['CommandGetTables', 'CommandGetSqlInfo', 'CommandGetCatalogs', 'CommandGetDbSchemas', 'CommandGetTableTypes']);
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeSql(bytes: Uint8Array, what: string): string {
+  try {
+    const text = utf8.decode(bytes);
+    if (text.length > 0) return text;
+  } catch {
+    // fall through
+  }
+  throw new FlightSqlError('invalid_argument', `${what}: expected a non-empty UTF-8 SQL statement`);
+}
+
+function decodeOrInvalid(codec: { decode(b: Uint8Array): Msg }, bytes: Uint8Array, what: string): Msg {
+  try {
+    return codec.decode(bytes);
+  } catch (e) {
+    throw new FlightSqlError('invalid_argument', `unable to decode ${what}: ${(e as Error).message}`);
+  }
+}
+
+/** Decodes an Any-wrapped Flight SQL command (descriptor cmd or ticket). */
+function decodeAnyCommand(bytes: Uint8Array, what: string): Command {
+  const any = unpackAny(bytes);
+  if (!any || !any.typeUrl.startsWith('type.googleapis.com/')) {
+    throw new FlightSqlError('invalid_argument', `${what}: expected a google.protobuf.Any-wrapped Flight SQL command`);
+  }
+  const name = sqlMessageName(any.typeUrl);
+  if (name === undefined) {
+    if (any.typeUrl.startsWith('type.googleapis.com/arrow.flight.protocol.sql.')) {
+      throw new FlightSqlError('unimplemented', `${what}: ${any.typeUrl.slice('type.googleapis.com/'.length)} is not implemented`);
+    }
+    throw new FlightSqlError('invalid_argument', `${what}: unsupported message type ${any.typeUrl}`);
+  }
+  const cmd = decodeOrInvalid(sql[name], any.value, name);
+  switch (name) {
+    case 'CommandStatementQuery':
+      return { kind: 'statement', sql: decodeSql(new TextEncoder().encode(cmd.query as string), name) };
+    case 'TicketStatementQuery':
+      return { kind: 'statement', sql: decodeSql(cmd.statement_handle as Uint8Array, name) };
+    case 'CommandPreparedStatementQuery':
+      return { kind: 'statement', sql: decodeSql(cmd.prepared_statement_handle as Uint8Array, name) };
+    default:
+      if (METADATA_COMMANDS.has(name)) return { kind: 'metadata', name, cmd, any: bytes };
+      throw new FlightSqlError('invalid_argument', `${what}: ${name} is not valid here`);
+  }
+}
+
+/**
+ * A DoGet ticket: an Any (Python sends Any(TicketStatementQuery); metadata tickets are Anys), or the
+ * raw TicketStatementQuery we hand out from GetFlightInfo (it parses as an Any whose type_url is the SQL).
+ */
+function decodeTicket(ticket: Uint8Array): Command {
+  const any = unpackAny(ticket);
+  if (any && any.typeUrl.startsWith('type.googleapis.com/')) return decodeAnyCommand(ticket, 'ticket');
+  const raw = decodeOrInvalid(sql.TicketStatementQuery, ticket, 'ticket');
+  return { kind: 'statement', sql: decodeSql(raw.statement_handle as Uint8Array, 'ticket') };
+}
+
+function metadataSchema(c: Extract<Command, { kind: 'metadata' }>): Schema {
+  switch (c.name) {
+    case 'CommandGetTables':
+      return meta.tablesSchema(c.cmd.include_schema === true);
+    case 'CommandGetSqlInfo':
+      return meta.sqlInfoSchema;
+    case 'CommandGetCatalogs':
+      return meta.catalogsSchema;
+    case 'CommandGetDbSchemas':
+      return meta.dbSchemasSchema;
+    default:
+      return meta.tableTypesSchema;
+  }
+}
+
+const raw = (b: Buffer): Buffer => b;
+
+function method(name: string, requestStream: boolean, responseStream: boolean) {
+  return {
+    path: `/arrow.flight.protocol.FlightService/${name}`,
+    requestStream,
+    responseStream,
+    // Requests stay bytes until a handler decodes them, so bad protobuf never fails in grpc-js.
+    requestSerialize: raw,
+    requestDeserialize: raw,
+    responseSerialize: raw,
+    responseDeserialize: raw,
+  };
+}
+
+const FLIGHT_SERVICE: ServiceDefinition = {
+  Handshake: method('Handshake', true, true),
+  ListFlights: method('ListFlights', false, true),
+  GetFlightInfo: method('GetFlightInfo', false, false),
+  PollFlightInfo: method('PollFlightInfo', false, false),
+  GetSchema: method('GetSchema', false, false),
+  DoGet: method('DoGet', false, true),
+  DoPut: method('DoPut', true, true),
+  DoExchange: method('DoExchange', true, true),
+  DoAction: method('DoAction', false, true),
+  ListActions: method('ListActions', false, true),
+};
+
+const ACTIONS = [
+  { type: 'CreatePreparedStatement', description: 'Returns a handle (the SQL) and the result schema of a statement' },
+  { type: 'ClosePreparedStatement', description: 'Releases a prepared statement (nothing to release here)' },
+];
+
+export async function startFlightSqlServer(options: FlightSqlServerOptions): Promise<FlightSqlServer> {
+  const { engine } = options;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  if (!options.disableAuth && !options.keyring && !options.verify) {
+    throw new Error('FlightSQL server: no authentication configured (give a keyring or verify, or disableAuth)');
+  }
+
+  async function authenticate(md: Metadata): Promise<Caller> {
+    if (options.disableAuth) return { name: 'anonymous', admin: true };
+    const authorization = header(md, 'authorization');
+    const name = options.keyring?.authenticate(authorization);
+    if (name !== undefined) return { name, admin: false };
+    const caller = options.verify ? await options.verify(authorization) : undefined;
+    if (caller) return caller;
+    throw new FlightSqlError('unauthenticated', 'invalid token');
+  }
+
+  const unimplemented = (name: string) => new FlightSqlError('unimplemented', `${name} is not implemented by the Micromegas FlightSQL server`);
+
+  const fail = (what: string, err: unknown) => {
+    const se = toServiceError(err);
+    if (se.code === status.INTERNAL) log(`flightsql: ${what}: internal error: ${err instanceof Error ? err.stack : String(err)}`);
+    return se;
+  };
+
+  function unary(name: string, handler: (call: ServerUnaryCall<Buffer, Buffer>) => Promise<Buffer>) {
+    return (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+      handler(call).then(
+        (reply) => callback(null, reply),
+        (err) => callback(fail(name, err)),
+      );
+    };
+  }
+
+  function streaming(name: string, handler: (call: ServerWritableStream<Buffer, Buffer>) => Promise<void>) {
+    return (call: ServerWritableStream<Buffer, Buffer>) => {
+      handler(call).then(
+        () => {
+          if (!call.cancelled) call.end();
+        },
+        (err) => {
+          if (!call.cancelled) call.emit('error', fail(name, err));
+        },
+      );
+    };
+  }
+
+  /** Writes one message, waiting for the transport to drain when its buffer is full. False once cancelled. */
+  async function send(call: ServerWritableStream<Buffer, Buffer>, message: Buffer, cancelled: Promise<void>): Promise<boolean> {
+    if (call.cancelled) return false;
+    if (!call.write(message)) await Promise.race([once(call, 'drain'), cancelled]);
+    return !call.cancelled;
+  }
+
+  async function streamBatches(call: ServerWritableStream<Buffer, Buffer>, schema: Schema, batches: AsyncIterable<RecordBatch> | RecordBatch[]): Promise<{ rows: number; messages: number }> {
+    const cancelled = new Promise<void>((resolve) => call.once('cancelled', () => resolve()));
+    let rows = 0;
+    let messages = 1;
+    if (!(await send(call, encodeFlightData(schemaFlightData(schema)), cancelled))) return { rows, messages };
+    // for-await: leaving the loop early (cancellation) calls the engine iterator's return().
+    for await (const batch of batches) {
+      for (const slice of sliceBatch(batch)) {
+        for (const parts of batchFlightData(slice)) {
+          messages++;
+          if (!(await send(call, encodeFlightData(parts), cancelled))) return { rows, messages };
+        }
+        rows += slice.numRows;
+      }
+    }
+    return { rows, messages };
+  }
+
+  async function doGetStatement(call: ServerWritableStream<Buffer, Buffer>, caller: Caller, sqlText: string): Promise<void> {
+    const md = call.metadata;
+    const queryId = randomUUID();
+    const range = queryRange(md);
+    const limit = queryLimit(md);
+    const started = Date.now();
+    log(`flightsql: query ${queryId} caller=${caller.name} ${JSON.stringify(clientAttribution(md))} range=${range ? `${range.begin}..${range.end}` : 'none'}${limit !== undefined ? ` limit=${limit}` : ''} sql=${JSON.stringify(sqlText)}`);
+    try {
+      const result = await engine.execute({ sql: sqlText, begin: range?.begin, end: range?.end, limit, caller, queryId });
+      const { rows, messages } = await streamBatches(call, result.schema, result.batches);
+      log(`flightsql: query ${queryId} ${call.cancelled ? 'cancelled' : 'ok'} rows=${rows} messages=${messages} ms=${Date.now() - started}`);
+    } catch (err) {
+      log(`flightsql: query ${queryId} error after ${Date.now() - started} ms: ${(err as Error)?.message ?? String(err)}`);
+      throw err;
+    }
+  }
+
+  async function metadataBatch(c: Extract<Command, { kind: 'metadata' }>): Promise<RecordBatch> {
+    switch (c.name) {
+      case 'CommandGetTables':
+        return meta.tablesBatch(c.cmd, await engine.tables());
+      case 'CommandGetSqlInfo':
+        return meta.sqlInfoBatch(c.cmd);
+      case 'CommandGetCatalogs':
+        return meta.catalogsBatch();
+      case 'CommandGetDbSchemas':
+        return meta.dbSchemasBatch();
+      default:
+        return meta.tableTypesBatch();
+    }
+  }
+
+  function descriptorCommand(request: Buffer): { descriptor: Msg; command: Command } {
+    const descriptor = decodeOrInvalid(flight.FlightDescriptor, request, 'FlightDescriptor');
+    if (descriptor.type !== 2 && descriptor.type !== 'CMD') {
+      throw new FlightSqlError('invalid_argument', 'FlightDescriptor: only CMD descriptors are supported');
+    }
+    return { descriptor, command: decodeAnyCommand(descriptor.cmd as Uint8Array, 'FlightDescriptor.cmd') };
+  }
+
+  const handlers = {
+    Handshake(call: ServerDuplexStream<Buffer, Buffer>) {
+      // Authentication travels in headers; the handshake is a no-op that answers each request.
+      call.on('data', () => call.write(Buffer.from(flight.HandshakeResponse.encode({ protocol_version: 0 }))));
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
+
+    ListFlights: streaming('ListFlights', async () => {
+      throw unimplemented('ListFlights');
+    }),
+
+    GetFlightInfo: unary('GetFlightInfo', async (call) => {
+      await authenticate(call.metadata);
+      const { descriptor, command } = descriptorCommand(call.request);
+      let ticket: Uint8Array;
+      let schema: Uint8Array = new Uint8Array();
+      if (command.kind === 'statement') {
+        // No planning here (as upstream): the ticket carries the SQL, the schema comes with DoGet.
+        ticket = sql.TicketStatementQuery.encode({ statement_handle: new TextEncoder().encode(command.sql) });
+      } else {
+        ticket = command.any;
+        schema = schemaToIpcMessage(metadataSchema(command));
+      }
+      return Buffer.from(flight.FlightInfo.encode({
+        schema,
+        flight_descriptor: descriptor,
+        endpoint: [{ ticket: { ticket } }],
+        total_records: -1,
+        total_bytes: -1,
+      }));
+    }),
+
+    PollFlightInfo: unary('PollFlightInfo', async () => {
+      throw unimplemented('PollFlightInfo');
+    }),
+
+    GetSchema: unary('GetSchema', async (call) => {
+      const caller = await authenticate(call.metadata);
+      const { command } = descriptorCommand(call.request);
+      const schema = command.kind === 'statement' ? await engine.schemaOf({ sql: command.sql, caller, queryId: randomUUID() }) : metadataSchema(command);
+      return Buffer.from(flight.SchemaResult.encode({ schema: schemaToIpcMessage(schema) }));
+    }),
+
+    DoGet: streaming('DoGet', async (call) => {
+      const caller = await authenticate(call.metadata);
+      const ticket = decodeOrInvalid(flight.Ticket, call.request, 'Ticket');
+      const command = decodeTicket(ticket.ticket as Uint8Array);
+      if (command.kind === 'statement') return doGetStatement(call, caller, command.sql);
+      const batch = await metadataBatch(command);
+      await streamBatches(call, batch.schema, [batch]);
+    }),
+
+    DoPut(call: ServerDuplexStream<Buffer, Buffer>) {
+      const reply = async (first: Buffer): Promise<never> => {
+        const caller = await authenticate(call.metadata);
+        const data = decodeOrInvalid(flight.FlightData, first, 'FlightData');
+        const cmd = (data.flight_descriptor as Msg | null)?.cmd as Uint8Array | undefined;
+        const any = cmd && unpackAny(cmd);
+        if (any && sqlMessageName(any.typeUrl) === 'CommandStatementIngest') {
+          if (!caller.admin) throw new FlightSqlError('permission_denied', 'bulk_ingest requires admin privileges');
+          throw unimplemented('bulk ingest (DoPut CommandStatementIngest)');
+        }
+        throw unimplemented('DoPut');
+      };
+      let started = false;
+      call.on('data', (first: Buffer) => {
+        if (started) return;
+        started = true;
+        reply(first).catch((err) => call.emit('error', fail('DoPut', err)));
+      });
+      call.on('end', () => {
+        if (!started) call.emit('error', fail('DoPut', new FlightSqlError('invalid_argument', 'DoPut: empty stream')));
+      });
+    },
+
+    DoExchange(call: ServerDuplexStream<Buffer, Buffer>) {
+      call.on('data', () => undefined);
+      call.emit('error', fail('DoExchange', unimplemented('DoExchange')));
+    },
+
+    DoAction: streaming('DoAction', async (call) => {
+      const caller = await authenticate(call.metadata);
+      const action = decodeOrInvalid(flight.Action, call.request, 'Action');
+      switch (action.type) {
+        case 'CreatePreparedStatement': {
+          const any = unpackAny(action.body as Uint8Array);
+          const body = any?.value ?? new Uint8Array();
+          const request = decodeOrInvalid(sql.ActionCreatePreparedStatementRequest, body, 'ActionCreatePreparedStatementRequest');
+          const query = decodeSql(new TextEncoder().encode(request.query as string), 'ActionCreatePreparedStatementRequest');
+          const schema = await engine.schemaOf({ sql: query, caller, queryId: randomUUID() });
+          const result = packAny('ActionCreatePreparedStatementResult', {
+            prepared_statement_handle: new TextEncoder().encode(query),
+            dataset_schema: schemaToIpcStream(schema),
+            parameter_schema: new Uint8Array(),
+          });
+          call.write(Buffer.from(flight.Result.encode({ body: result })));
+          return;
+        }
+        case 'ClosePreparedStatement':
+          return; // handles are the SQL itself: nothing to release
+        default:
+          throw unimplemented(`DoAction ${JSON.stringify(action.type)}`);
+      }
+    }),
+
+    ListActions: streaming('ListActions', async (call) => {
+      for (const a of ACTIONS) call.write(Buffer.from(flight.ActionType.encode(a)));
+    }),
+  };
+
+  const server = new Server({ 'grpc.max_receive_message_length': MAX_RECEIVE_MESSAGE_BYTES });
+  server.addService(FLIGHT_SERVICE, handlers as never);
+  const host = options.host ?? '0.0.0.0';
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${options.port ?? DEFAULT_FLIGHTSQL_PORT}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+  });
+  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host;
+  log(`flightsql: listening on ${host}:${port}${options.disableAuth ? ' (auth disabled)' : ''}`);
+  return {
+    url: `grpc://${urlHost}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        // Give in-flight calls a moment, then cut them.
+        const timer = setTimeout(() => server.forceShutdown(), 2000);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}
