@@ -132,7 +132,8 @@ function method(name: string, requestStream: boolean, responseStream: boolean) {
   };
 }
 
-const FLIGHT_SERVICE: ServiceDefinition = {
+/** The FlightService methods, with requests and responses kept as raw protobuf bytes. */
+export const FLIGHT_SERVICE: ServiceDefinition = {
   Handshake: method('Handshake', true, true),
   ListFlights: method('ListFlights', false, true),
   GetFlightInfo: method('GetFlightInfo', false, false),
