@@ -39,7 +39,7 @@ export interface FlightSqlServer {
 
 /** One decoded command: what a ticket or a descriptor asks for. */
 type Command =
-  | { kind: 'statement'; sql: string }
+  | { kind: 'statement'; sql: string; prepared?: boolean }
   | { kind: 'metadata'; name: SqlMessageName; cmd: Msg; any: Uint8Array };
 
 const METADATA_COMMANDS = new Set<SqlMessageName>(['CommandGetTables', 'CommandGetSqlInfo', 'CommandGetCatalogs', 'CommandGetDbSchemas', 'CommandGetTableTypes']);
@@ -84,7 +84,7 @@ function decodeAnyCommand(bytes: Uint8Array, what: string): Command {
     case 'TicketStatementQuery':
       return { kind: 'statement', sql: decodeSql(cmd.statement_handle as Uint8Array, name) };
     case 'CommandPreparedStatementQuery':
-      return { kind: 'statement', sql: decodeSql(cmd.prepared_statement_handle as Uint8Array, name) };
+      return { kind: 'statement', sql: decodeSql(cmd.prepared_statement_handle as Uint8Array, name), prepared: true };
     default:
       if (METADATA_COMMANDS.has(name)) return { kind: 'metadata', name, cmd, any: bytes };
       throw new FlightSqlError('invalid_argument', `${what}: ${name} is not valid here`);
@@ -276,13 +276,16 @@ export async function startFlightSqlServer(options: FlightSqlServerOptions): Pro
     }),
 
     GetFlightInfo: unary('GetFlightInfo', async (call) => {
-      await authenticate(call.metadata);
+      const caller = await authenticate(call.metadata);
       const { descriptor, command } = descriptorCommand(call.request);
       let ticket: Uint8Array;
       let schema: Uint8Array = new Uint8Array();
       if (command.kind === 'statement') {
-        // No planning here (as upstream): the ticket carries the SQL, the schema comes with DoGet.
+        // Statements are not planned here (as upstream): the ticket carries the SQL and the schema
+        // comes with DoGet. A prepared statement was planned already, and clients built on arrow-rs
+        // decode the schema of its FlightInfo, so it gets the real one.
         ticket = sql.TicketStatementQuery.encode({ statement_handle: new TextEncoder().encode(command.sql) });
+        if (command.prepared) schema = schemaToIpcMessage(await engine.schemaOf({ sql: command.sql, caller, queryId: randomUUID() }));
       } else {
         ticket = command.any;
         schema = schemaToIpcMessage(metadataSchema(command));
