@@ -1,0 +1,178 @@
+// Planning a query against the lakehouse: which global views it names, which view_instance calls it
+// makes (materialized just in time, §1.2), which partition files each reads, and the SQL DuckDB runs
+// once those files have local paths. DataFusion-isms that macros can't express (arrow_cast, SHOW
+// TABLES) are rewritten here.
+import type { Schema } from 'apache-arrow';
+import { DEFAULT_GLOBAL_VIEWS } from '../lakehouse/global/index.ts';
+import { jitUpdate } from '../lakehouse/jit.ts';
+import { makeJitView, ViewError } from '../lakehouse/jit_views.ts';
+import { currentPartitions } from '../lakehouse/partition_reader.ts';
+import type { GlobalView, LakehouseContext } from '../lakehouse/view.ts';
+import { duckTypeForArrowName } from './functions.ts';
+import { applyReplacements, checkSingleQuery, findCalls, identName, significant, stringValue, tokenize, type Replacement, type Token } from './sql_tokens.ts';
+import { emptyRelation, partitionsRelation, quoteIdent, type QueryRange } from './views_sql.ts';
+
+/** A user error in the query text or its arguments (→ invalid_argument). */
+export class PlanError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlanError';
+  }
+}
+
+/** Global views whose user-visible table is their merge query over the partitions (SqlBatchViews). */
+const MERGED_ON_READ = new Set(['processes', 'streams', 'log_stats']);
+/** View sets whose global instance view_instance(set, 'global') also reaches. */
+const GLOBAL_VIEW_SETS = new Set(['log_entries', 'measures']);
+
+export interface ViewSource {
+  setName: string;
+  schema: Schema;
+  /** Object keys of the partition files; none → an empty relation. */
+  keys: string[];
+  mergeQuery?: (source: string) => string;
+}
+
+export interface QueryPlan {
+  /** Every global view, with its source when the query names it (else defined empty). */
+  globals: { view: GlobalView; source?: ViewSource }[];
+  /** view_instance calls of the query, by character range. */
+  instances: { start: number; end: number; source: ViewSource }[];
+  sql: string;
+  range: QueryRange | undefined;
+  /** The statement's leading keyword (select, with, show, …). */
+  keyword: string;
+}
+
+export interface PlanOptions {
+  globalViews?: readonly GlobalView[];
+  /** false: no JIT materialization and no files (schema discovery). */
+  materialize: boolean;
+}
+
+async function globalSource(ctx: LakehouseContext, view: GlobalView, range: QueryRange | undefined, materialize: boolean): Promise<ViewSource> {
+  const parts = materialize ? await currentPartitions(ctx, view, range) : [];
+  return {
+    setName: view.setName,
+    schema: view.schema,
+    keys: parts.map((p) => p.filePath!),
+    mergeQuery: MERGED_ON_READ.has(view.setName) ? view.mergeQuery : undefined,
+  };
+}
+
+function literalArg(toks: readonly Token[], [from, to]: [number, number]): string | undefined {
+  return to - from === 1 ? stringValue(toks[from]!) : undefined;
+}
+
+export async function planQuery(ctx: LakehouseContext, sql: string, range: QueryRange | undefined, options: PlanOptions): Promise<QueryPlan> {
+  const globalViews = options.globalViews ?? DEFAULT_GLOBAL_VIEWS;
+  const toks = checkSingleQuery(sql);
+  const keyword = toks.find((t) => t.text !== '(')!.text.toLowerCase();
+  const named = new Set<string>();
+  for (const t of toks) {
+    const name = identName(t) ?? stringValue(t);
+    if (name !== undefined) named.add(name.toLowerCase());
+  }
+
+  const instances: QueryPlan['instances'] = [];
+  const byKey = new Map<string, ViewSource>();
+  for (const call of findCalls(toks, ['view_instance'])) {
+    const setName = call.args[0] ? literalArg(toks, call.args[0]) : undefined;
+    if (setName === undefined) throw new PlanError(`First argument to view_instance must be a string (the view set name), given ${call.args[0] ? sqlOf(sql, toks, call.args[0]) : 'nothing'}`);
+    const instanceId = call.args[1] ? literalArg(toks, call.args[1]) : undefined;
+    if (instanceId === undefined) throw new PlanError(`Second argument to view_instance must be a string (the view instance id), given ${call.args[1] ? sqlOf(sql, toks, call.args[1]) : 'nothing'}`);
+    if (call.args.length > 2) throw new PlanError('view_instance takes two arguments');
+    const key = `${setName}\u0000${instanceId}`;
+    let source = byKey.get(key);
+    if (!source) {
+      source = await instanceSource(ctx, globalViews, setName, instanceId, range, options.materialize);
+      byKey.set(key, source);
+    }
+    instances.push({ start: toks[call.nameIndex]!.start, end: toks[call.close]!.end, source });
+  }
+
+  const globals: QueryPlan['globals'] = [];
+  for (const view of globalViews) {
+    globals.push({ view, source: named.has(view.setName) ? await globalSource(ctx, view, range, options.materialize) : undefined });
+  }
+  return { globals, instances, sql, range, keyword };
+}
+
+function sqlOf(sql: string, toks: readonly Token[], [from, to]: [number, number]): string {
+  return sql.slice(toks[from]!.start, toks[to - 1]!.end);
+}
+
+async function instanceSource(
+  ctx: LakehouseContext, globalViews: readonly GlobalView[], setName: string, instanceId: string, range: QueryRange | undefined, materialize: boolean,
+): Promise<ViewSource> {
+  if (instanceId === 'global' && GLOBAL_VIEW_SETS.has(setName)) {
+    const view = globalViews.find((v) => v.setName === setName);
+    if (view) return globalSource(ctx, view, range, materialize);
+  }
+  try {
+    const view = await makeJitView(ctx, setName, instanceId);
+    if (!materialize) return { setName, schema: view.schema, keys: [] };
+    const jitRange = range ?? (await view.defaultRange(ctx));
+    await jitUpdate(ctx, view, jitRange);
+    const parts = await currentPartitions(ctx, view, range);
+    return { setName, schema: view.schema, keys: parts.map((p) => p.filePath!) };
+  } catch (err) {
+    if (err instanceof ViewError) throw new PlanError(`error making view: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Every object key the plan reads. */
+export function planKeys(plan: QueryPlan): string[] {
+  const keys = new Set<string>();
+  for (const g of plan.globals) for (const k of g.source?.keys ?? []) keys.add(k);
+  for (const i of plan.instances) for (const k of i.source.keys) keys.add(k);
+  return [...keys];
+}
+
+/** The relation of a source, given the local paths of its objects. */
+export function sourceRelation(source: ViewSource, range: QueryRange | undefined, pathOf: (key: string) => string): string {
+  if (source.keys.length === 0) return emptyRelation(source.schema);
+  const rows = partitionsRelation(source.setName, source.schema, source.keys.map(pathOf), range);
+  return source.mergeQuery ? source.mergeQuery(`(${rows}) AS partitions`) : rows;
+}
+
+/** CREATE VIEW statements of the global views. */
+export function globalViewStatements(plan: QueryPlan, pathOf: (key: string) => string): string[] {
+  return plan.globals.map(({ view, source }) =>
+    `CREATE VIEW ${quoteIdent(view.setName)} AS ${source ? sourceRelation(source, plan.range, pathOf) : emptyRelation(view.schema)}`);
+}
+
+/** The SQL DuckDB runs: view_instance calls substituted, arrow_cast and SHOW TABLES rewritten. */
+export function renderSql(plan: QueryPlan, pathOf: (key: string) => string): string {
+  const replacements: Replacement[] = plan.instances.map((i) => ({ start: i.start, end: i.end, text: `(${sourceRelation(i.source, plan.range, pathOf)})` }));
+  let sql = applyReplacements(plan.sql, replacements);
+  sql = rewriteArrowCasts(sql);
+  const toks = significant(tokenize(sql));
+  while (toks.length && toks[toks.length - 1]!.text === ';') toks.pop();
+  if (toks.length === 2 && toks[0]!.text.toLowerCase() === 'show' && toks[1]!.text.toLowerCase() === 'tables') {
+    // DataFusion's SHOW TABLES is information_schema.tables.
+    sql = 'SELECT table_catalog, table_schema, table_name, table_type FROM information_schema.tables';
+  }
+  return sql;
+}
+
+/** arrow_cast(x, 'Type') → CAST(x AS duck type), innermost first. */
+export function rewriteArrowCasts(sql: string): string {
+  for (let pass = 0; pass < 64; pass++) {
+    const toks = significant(tokenize(sql));
+    const calls = findCalls(toks, ['arrow_cast']);
+    if (calls.length === 0) return sql;
+    // Calls without an arrow_cast inside their arguments.
+    const innermost = calls.filter((c) => !calls.some((o) => o !== c && o.nameIndex > c.nameIndex && o.close < c.close));
+    sql = applyReplacements(sql, innermost.map((c) => {
+      if (c.args.length !== 2) throw new PlanError('arrow_cast takes two arguments');
+      const typeName = literalArg(toks, c.args[1]!);
+      if (typeName === undefined) throw new PlanError('the second argument of arrow_cast must be a string literal naming an Arrow type');
+      const target = duckTypeForArrowName(typeName);
+      if (!target) throw new PlanError(`arrow_cast: unsupported type ${JSON.stringify(typeName)}`);
+      return { start: toks[c.nameIndex]!.start, end: toks[c.close]!.end, text: `CAST(${sqlOf(sql, toks, c.args[0]!)} AS ${target})` };
+    }));
+  }
+  throw new PlanError('arrow_cast nested too deeply');
+}
