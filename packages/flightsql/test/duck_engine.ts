@@ -11,7 +11,7 @@ import type { QueryEngine, QueryRequest, QueryResult, TableInfo } from '../src/i
 /** Same shape as the engine's QueryError: the server maps `kind` to a gRPC status. */
 export class TestQueryError extends Error {
   constructor(
-    readonly kind: 'invalid_argument' | 'internal' | 'permission_denied',
+    readonly kind: 'invalid_argument' | 'internal' | 'permission_denied' | 'resource_exhausted',
     message: string,
   ) {
     super(message);
@@ -72,7 +72,12 @@ export interface DuckTestEngine extends QueryEngine {
   close(): void;
 }
 
-export async function createDuckTestEngine(options: { rowsPerBatch?: number } = {}): Promise<DuckTestEngine> {
+/**
+ * `failAfterRows`: the batch iterator throws a resource_exhausted error once that many rows were
+ * yielded. DuckDB cannot be made to fail mid-stream here: @duckdb/node-api's fetchChunk returns
+ * null on an execution error (the C API's result error is not bound), so its results just end.
+ */
+export async function createDuckTestEngine(options: { rowsPerBatch?: number; failAfterRows?: number } = {}): Promise<DuckTestEngine> {
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const connection = await instance.connect();
   const rowsPerBatch = options.rowsPerBatch ?? 8192;
@@ -117,6 +122,7 @@ export async function createDuckTestEngine(options: { rowsPerBatch?: number } = 
         try {
           let cols: unknown[][] = names.map(() => []);
           let rows = 0;
+          let yielded = 0;
           for (;;) {
             const chunk = await result.fetchChunk();
             if (!chunk || chunk.rowCount === 0) break;
@@ -126,7 +132,11 @@ export async function createDuckTestEngine(options: { rowsPerBatch?: number } = 
             }
             rows += chunk.rowCount;
             if (rows >= rowsPerBatch) {
+              yielded += rows;
               yield toBatch(cols, rows);
+              if (options.failAfterRows !== undefined && yielded >= options.failAfterRows) {
+                throw new TestQueryError('resource_exhausted', `memory budget exceeded (query_id=${r.queryId})`);
+              }
               cols = names.map(() => []);
               rows = 0;
             }

@@ -20,16 +20,17 @@ export interface Fixture {
 }
 
 /** A server with API-key auth (a keyring-shaped object accepting API_KEY as "tester"). */
-export async function startFixture(options: Partial<FlightSqlServerOptions> & { rowsPerBatch?: number } = {}): Promise<Fixture> {
-  const engine = await createDuckTestEngine({ rowsPerBatch: options.rowsPerBatch });
+export async function startFixture(options: Partial<FlightSqlServerOptions> & { rowsPerBatch?: number; failAfterRows?: number } = {}): Promise<Fixture> {
+  const { rowsPerBatch, failAfterRows, ...serverOptions } = options;
+  const engine = await createDuckTestEngine({ rowsPerBatch, failAfterRows });
   const logs: string[] = [];
   const server = await startFlightSqlServer({
     engine,
     host: '127.0.0.1',
     port: await freePort(),
-    keyring: options.disableAuth ? undefined : { authenticate: (h) => (h === `Bearer ${API_KEY}` ? 'tester' : undefined) },
+    keyring: serverOptions.disableAuth ? undefined : { authenticate: (h) => (h === `Bearer ${API_KEY}` ? 'tester' : undefined) },
     log: (line) => logs.push(line),
-    ...options,
+    ...serverOptions,
   });
   return {
     server,
