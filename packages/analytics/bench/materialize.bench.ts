@@ -6,7 +6,7 @@ import { cpus } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { TSC_FREQUENCY, beginSpan, endSpan, fmetric, imetric, info, spanDescriptor, ticksNow, warn } from '@micromegas/tracing';
 import { decompressLz4Frame, encodeBlockPayload, parseDependencies } from '@micromegas/transit';
-import { LogEntriesBuilder, MeasuresBuilder, buildThreadSpansFromBuffers, encodeParquet, logEntriesSchema, makeTimeConverter, measuresSchema, threadSpansSchema } from '../src/index.ts';
+import { LogEntriesBuilder, PayloadScratch, decompressPayload, MeasuresBuilder, buildThreadSpansFromBuffers, encodeParquet, logEntriesSchema, makeTimeConverter, measuresSchema, threadSpansSchema } from '../src/index.ts';
 import { recordBlocks, type RecordedBlock } from './recorded_blocks.ts';
 
 const quick = process.argv.includes('--quick');
@@ -39,10 +39,13 @@ const blocks = await recordBlocks(process0, () => {
   }
 });
 
+// Both paths decompress into reusable buffers, as the lakehouse does (fresh memory is expensive here).
 function decompressOnly(list: RecordedBlock[]): number {
+  const scratch = new PayloadScratch();
   let bytes = 0;
-  for (const { envelope } of list) {
-    bytes += decompressLz4Frame(envelope.payload.dependencies).length + decompressLz4Frame(envelope.payload.objects).length;
+  for (const { ctx, envelope } of list) {
+    const b = decompressPayload(ctx.block, envelope.payload, scratch);
+    bytes += b.dependencies.length + b.objects.length;
   }
   return bytes;
 }
@@ -50,13 +53,16 @@ function decompressOnly(list: RecordedBlock[]): number {
 function eventRows(kind: 'log' | 'metrics', list: RecordedBlock[]): number {
   const builder = kind === 'log' ? new LogEntriesBuilder() : new MeasuresBuilder();
   builder.reserveRows(list.reduce((n, b) => n + b.ctx.block.nbObjects, 0));
+  const scratch = new PayloadScratch();
   for (const { ctx, envelope } of list) {
-    const buffers = { dependencies: decompressLz4Frame(envelope.payload.dependencies), objects: decompressLz4Frame(envelope.payload.objects) };
+    const buffers = decompressPayload(ctx.block, envelope.payload, scratch);
     const deps = parseDependencies(ctx.stream.dependenciesMetadata, buffers.dependencies);
     builder.addBlock(ctx, buffers, deps, makeTimeConverter(ctx.process, ctx.block.endTicks, ctx.block.endTimeNs));
   }
-  const { batch } = builder.finish();
-  return encodeParquet(kind === 'log' ? logEntriesSchema : measuresSchema, [batch]).length;
+  const built = builder.finish();
+  const bytes = encodeParquet(kind === 'log' ? logEntriesSchema : measuresSchema, [built.batch]).length;
+  built.release();
+  return bytes;
 }
 
 function spanRows(list: RecordedBlock[]): number {

@@ -1,7 +1,7 @@
 // Reading one block's payload from the object store and undoing its LZ4 frames. Every failure is
 // a BlockDecodeError naming the block, so one corrupt block never fails a whole partition silently.
 import type { ObjectStore } from '@micromegas/lake';
-import { decodeBlockPayload, decompressLz4Frame, parseDependencies, type BlockPayload, type DependencyMap } from '@micromegas/transit';
+import { decodeBlockPayload, decompressLz4Frame, Lz4Scratch, parseDependencies, type BlockPayload, type DependencyMap } from '@micromegas/transit';
 import type { BlockMeta, StreamMeta } from './metadata.ts';
 
 export class BlockDecodeError extends Error {
@@ -34,9 +34,19 @@ export interface TransitBuffers {
   objects: Uint8Array;
 }
 
-export function decompressPayload(block: BlockMeta, payload: BlockPayload): TransitBuffers {
+/** Reusable output buffers for decompressing one block after another (see Lz4Scratch). */
+export class PayloadScratch {
+  readonly dependencies = new Lz4Scratch();
+  readonly objects = new Lz4Scratch();
+}
+
+/** With a scratch, the buffers are views valid until the scratch's next use. */
+export function decompressPayload(block: BlockMeta, payload: BlockPayload, scratch?: PayloadScratch): TransitBuffers {
   try {
-    return { dependencies: decompressLz4Frame(payload.dependencies), objects: decompressLz4Frame(payload.objects) };
+    return {
+      dependencies: decompressLz4Frame(payload.dependencies, { scratch: scratch?.dependencies }),
+      objects: decompressLz4Frame(payload.objects, { scratch: scratch?.objects }),
+    };
   } catch (err) {
     throw new BlockDecodeError(block.blockId, `LZ4: ${(err as Error).message}`, { cause: err });
   }

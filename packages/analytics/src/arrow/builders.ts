@@ -2,21 +2,40 @@
 // per value nor go through Arrow's generic builders. Each builder finishes into an Arrow Data.
 import { makeData, makeVector, vectorFromArray, type DataType, type Vector, type Data, Binary, Float64, Int32, Int64, List, Timestamp, Uint32, Utf8 } from 'apache-arrow';
 import { dictBinary, dictUtf8 } from './types.ts';
+import { releaseBuffers, takeBuffer } from './buffer_pool.ts';
 
 
 const utf8Encoder = new TextEncoder();
 
-function grow<T extends Int32Array | Uint32Array | Float64Array | BigInt64Array | Uint8Array>(array: T, needed: number): T {
+type Typed = Int32Array | Uint32Array | Float64Array | BigInt64Array | Uint8Array;
+
+function grow<T extends Typed>(array: T, needed: number): T {
   let size = Math.max(1024, array.length * 2);
   while (size < needed) size *= 2;
-  const bigger = new (array.constructor as new (n: number) => T)(size);
+  const Ctor = array.constructor as { new (buffer: ArrayBuffer, offset: number, length: number): T; BYTES_PER_ELEMENT: number };
+  const bigger = new Ctor(takeBuffer(size * Ctor.BYTES_PER_ELEMENT), 0, size);
   bigger.set(array as never);
+  const old = array.buffer as ArrayBuffer;
+  // The smaller buffer is garbage now (nothing else has seen it).
+  releaseBuffers([old]);
   return bigger;
 }
 
+/** Builders whose buffers can go back to the pool once the batch they made is no longer read. */
+export interface Releasable {
+  buffers(): ArrayBuffer[];
+}
+
+export function releaseColumns(columns: Iterable<Releasable>): void {
+  for (const c of columns) releaseBuffers(c.buffers());
+}
+
 /** int64 / timestamp values, written as (lo, hi) 32-bit halves so hot loops need no BigInt. */
-export class Int64Column {
+export class Int64Column implements Releasable {
   values = new BigInt64Array(1024);
+  buffers(): ArrayBuffer[] {
+    return [this.values.buffer as ArrayBuffer];
+  }
   lo = new Uint32Array(this.values.buffer);
   hi = new Int32Array(this.values.buffer);
   length = 0;
@@ -69,8 +88,11 @@ export function splitInt64(v: bigint): [hi: number, lo: number] {
   return [Number(BigInt.asIntN(32, v >> 32n)), Number(BigInt.asUintN(32, v))];
 }
 
-export class Int32Column {
+export class Int32Column implements Releasable {
   values = new Int32Array(1024);
+  buffers(): ArrayBuffer[] {
+    return [this.values.buffer as ArrayBuffer];
+  }
   length = 0;
   reserve(extra: number): void {
     if (this.length + extra > this.values.length) this.values = grow(this.values, this.length + extra);
@@ -89,8 +111,11 @@ export class Int32Column {
   }
 }
 
-export class Uint32Column {
+export class Uint32Column implements Releasable {
   values = new Uint32Array(1024);
+  buffers(): ArrayBuffer[] {
+    return [this.values.buffer as ArrayBuffer];
+  }
   length = 0;
   reserve(extra: number): void {
     if (this.length + extra > this.values.length) this.values = grow(this.values, this.length + extra);
@@ -104,8 +129,11 @@ export class Uint32Column {
   }
 }
 
-export class Float64Column {
+export class Float64Column implements Releasable {
   values = new Float64Array(1024);
+  buffers(): ArrayBuffer[] {
+    return [this.values.buffer as ArrayBuffer];
+  }
   length = 0;
   reserve(extra: number): void {
     if (this.length + extra > this.values.length) this.values = grow(this.values, this.length + extra);
@@ -120,9 +148,12 @@ export class Float64Column {
 }
 
 /** Variable-length UTF-8 (or binary) values: offsets + one byte buffer. */
-export class BytesColumn {
+export class BytesColumn implements Releasable {
   offsets = new Int32Array(1025);
   data = new Uint8Array(16384);
+  buffers(): ArrayBuffer[] {
+    return [this.offsets.buffer as ArrayBuffer, this.data.buffer as ArrayBuffer];
+  }
   length = 0;
   byteLength = 0;
 
@@ -182,8 +213,11 @@ export class BytesColumn {
 }
 
 /** Int32 dictionary indices over values interned by a string key; rows store the index. */
-abstract class DictColumn<V> {
+abstract class DictColumn<V> implements Releasable {
   readonly indices = new Int32Column();
+  buffers(): ArrayBuffer[] {
+    return this.indices.buffers();
+  }
   private readonly lookup = new Map<string, number>();
   protected readonly values: V[] = [];
 

@@ -1,7 +1,7 @@
 // Decoding a list of blocks into the rows of an event view (log_entries, measures), shared by the
 // daemon's global partitions and the just-in-time per-process ones. Payloads are fetched a few at a
 // time ahead of decoding; a block that fails to decode is reported and skipped, like upstream.
-import { asBlockError, decodeDependencies, decompressPayload, fetchBlockPayload } from '../block_source.ts';
+import { asBlockError, decodeDependencies, decompressPayload, fetchBlockPayload, PayloadScratch } from '../block_source.ts';
 import type { BlockWithContext } from '../metadata.ts';
 import { makeTimeConverter } from '../time.ts';
 import { LogEntriesBuilder, type BuiltRows } from '../views/log_entries.ts';
@@ -24,6 +24,7 @@ export async function buildEventRows(ctx: LakehouseContext, kind: EventViewKind,
     return false;
   });
   builder.reserveRows(transit.reduce((n, b) => n + b.block.nbObjects, 0));
+  const scratch = new PayloadScratch();
   let failedBlocks = 0;
   const pending = transit.map(() => undefined as Promise<unknown> | undefined);
   const fetch = (i: number) => {
@@ -38,7 +39,7 @@ export async function buildEventRows(ctx: LakehouseContext, kind: EventViewKind,
     pending[i] = undefined;
     try {
       if (payload instanceof Error) throw payload;
-      const buffers = decompressPayload(b.block, payload as never);
+      const buffers = decompressPayload(b.block, payload as never, scratch);
       const deps = decodeDependencies(b.block, b.stream, buffers);
       const convert = makeTimeConverter(b.process, b.block.endTicks, b.block.endTimeNs);
       builder.addBlock(b, buffers, deps, convert);
@@ -53,6 +54,7 @@ export async function buildEventRows(ctx: LakehouseContext, kind: EventViewKind,
     numRows: built.rows,
     minEventTime: built.minTimeNs,
     maxEventTime: built.maxTimeNs,
+    release: built.release,
     failedBlocks,
   };
 }

@@ -162,7 +162,7 @@ export async function makeJitView(ctx: LakehouseContext, setName: string, instan
           const builder = new ImagesBuilder();
           for (const d of decoded) builder.addBlock(d.ctx, d.objects, makeTimeConverter(process, d.ctx.block.endTicks, d.ctx.block.endTimeNs));
           const out = builder.finish();
-          return { ...batchRows(out.batch, out.minTimeNs, out.maxTimeNs), failedBlocks: blocks.length - decoded.length };
+          return { ...batchRows(out.batch, out.minTimeNs, out.maxTimeNs), release: out.release, failedBlocks: blocks.length - decoded.length };
         },
       });
     default: {

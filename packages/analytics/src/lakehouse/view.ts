@@ -23,6 +23,8 @@ export interface PartitionRows {
   maxEventTime: Nanos | undefined;
   sortOrder?: string[] | null;
   maxSortKeyTime?: Nanos | null;
+  /** Recycles the batches' buffers once the file is written. */
+  release?: () => void;
 }
 
 export type Strategy = 'source' | 'merge';

@@ -45,11 +45,17 @@ export async function writePartition(
   let filePath: string | null = null;
   let fileSize = 0n;
   if (rows.numRows > 0) {
-    const bytes = rows.parquet ?? encodeParquet(view.schema, rows.batches ?? []);
+    let bytes: Uint8Array;
+    try {
+      bytes = rows.parquet ?? encodeParquet(view.schema, rows.batches ?? []);
+    } finally {
+      rows.release?.();
+    }
     filePath = partitionFilePath(view.setName, view.instanceId, insertRange.begin);
     await ctx.lake.blobs.putIfAbsent(filePath, bytes);
     fileSize = BigInt(bytes.length);
   }
+  else rows.release?.();
   const empty = rows.numRows === 0;
   const partition: Partition = {
     viewSetName: view.setName,

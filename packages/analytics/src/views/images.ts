@@ -2,7 +2,7 @@
 // with the picture's bytes.
 import { Binary, Schema, Utf8 } from 'apache-arrow';
 import { TransitObject, type TransitValue } from '@micromegas/transit';
-import { BytesColumn, DictStringColumn, Int64Column } from '../arrow/builders.ts';
+import { BytesColumn, DictStringColumn, Int64Column, releaseColumns } from '../arrow/builders.ts';
 import { makeBatch } from '../arrow/batch.ts';
 import { binary, dictUtf8, field, int64, timestampNs, utf8 } from '../arrow/types.ts';
 import type { BlockWithContext } from '../metadata.ts';
@@ -63,6 +63,7 @@ export class ImagesBuilder {
       this.data.finish(new Binary()),
     ]);
     const { min, max } = this.time.range();
-    return { batch, minTimeNs: min, maxTimeNs: max, rows: this.rows };
+    const columns = [...this.common.columns(), this.time, this.name, this.format, this.size, this.data];
+    return { batch, minTimeNs: min, maxTimeNs: max, rows: this.rows, release: () => releaseColumns(columns) };
   }
 }

@@ -3,7 +3,7 @@
 // dynamically-sized ones, exactly the types upstream's log_entry_from_value accepts.
 import { Schema, Utf8, type RecordBatch } from 'apache-arrow';
 import type { DependencyMap, UserDefinedType } from '@micromegas/transit';
-import { BytesColumn, DictStringColumn, Int32Column, Int64Column } from '../arrow/builders.ts';
+import { BytesColumn, DictStringColumn, Int32Column, Int64Column, releaseColumns } from '../arrow/builders.ts';
 import { ObjectFrames, TimeWriter } from './event_time.ts';
 import { makeBatch } from '../arrow/batch.ts';
 import { dictBinary, dictUtf8, field, int32, timestampNs, utf8 } from '../arrow/types.ts';
@@ -114,6 +114,8 @@ export interface BuiltRows {
   minTimeNs: Nanos | undefined;
   maxTimeNs: Nanos | undefined;
   rows: number;
+  /** Recycles the column buffers; call once nothing reads `batch` any more. */
+  release(): void;
 }
 
 /** Accumulates the log_entries rows of many blocks into one batch. */
@@ -288,7 +290,8 @@ export class LogEntriesBuilder {
       this.common.processProperties.finish(),
     ]);
     const { min, max } = this.time.range();
-    return { batch, minTimeNs: min, maxTimeNs: max, rows: this.rows };
+    const columns = [...this.common.columns(), this.time, this.target, this.level, this.msg, this.properties];
+    return { batch, minTimeNs: min, maxTimeNs: max, rows: this.rows, release: () => releaseColumns(columns) };
   }
 }
 

@@ -2,7 +2,7 @@
 // metrics, tagged or not; integer metrics in "ticks" become seconds like upstream.
 import { Schema } from 'apache-arrow';
 import type { DependencyMap, UserDefinedType } from '@micromegas/transit';
-import { DictStringColumn, Float64Column, Int64Column } from '../arrow/builders.ts';
+import { DictStringColumn, Float64Column, Int64Column, releaseColumns } from '../arrow/builders.ts';
 import { makeBatch } from '../arrow/batch.ts';
 import { dictBinary, dictUtf8, field, float64, timestampNs } from '../arrow/types.ts';
 import type { TransitBuffers } from '../block_source.ts';
@@ -179,6 +179,7 @@ export class MeasuresBuilder {
       this.common.processProperties.finish(),
     ]);
     const { min, max } = this.time.range();
-    return { batch, minTimeNs: min, maxTimeNs: max, rows: this.rows };
+    const columns = [...this.common.columns(), this.time, this.target, this.name, this.unit, this.value, this.properties];
+    return { batch, minTimeNs: min, maxTimeNs: max, rows: this.rows, release: () => releaseColumns(columns) };
   }
 }

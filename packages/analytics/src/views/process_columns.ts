@@ -1,6 +1,6 @@
 // Columns that repeat one block's process/stream/block identity on each of its rows (log_entries,
 // measures): filled once per block with a run of the same dictionary index.
-import { DictBinaryColumn, DictStringColumn, Int64Column } from '../arrow/builders.ts';
+import { DictBinaryColumn, DictStringColumn, Int64Column, type Releasable } from '../arrow/builders.ts';
 import { encodeJsonbStringMap } from '../jsonb.ts';
 import type { BlockWithContext } from '../metadata.ts';
 import { timestampNs } from '../arrow/types.ts';
@@ -43,6 +43,10 @@ export class ProcessBlockColumns {
   readonly username = new DictStringColumn();
   readonly computer = new DictStringColumn();
   readonly processProperties = new JsonbPropertiesColumn();
+
+  columns(): Releasable[] {
+    return [this.processId, this.streamId, this.blockId, this.exe, this.username, this.computer, this.processProperties, this.insertTime];
+  }
 
   reserve(rows: number): void {
     for (const c of [this.processId, this.streamId, this.blockId, this.exe, this.username, this.computer, this.processProperties]) c.reserve(rows);

@@ -19,6 +19,7 @@ export {
   decompressLz4Frame,
   decompressLz4Raw,
   DEFAULT_LZ4_MAX_OUTPUT,
+  Lz4Scratch,
   type Lz4BlockMaxSize,
   type Lz4CompressOptions,
   type Lz4DecompressOptions,

@@ -29,6 +29,17 @@ export const DEFAULT_LZ4_MAX_OUTPUT = 1 << 30;
 export interface Lz4DecompressOptions {
   /** Refuse to produce more than this many bytes in total (default DEFAULT_LZ4_MAX_OUTPUT). */
   maxOutputSize?: number;
+  /**
+   * Decompress into this reusable buffer (grown when needed) and return a view of it, valid until
+   * the scratch's next use. Saves touching fresh memory for every block, which costs more than
+   * the decompression itself on some machines.
+   */
+  scratch?: Lz4Scratch;
+}
+
+/** A reusable output buffer for decompressLz4Frame. */
+export class Lz4Scratch {
+  buffer = new Uint8Array(0);
 }
 
 function read32le(b: Uint8Array, i: number): number {
@@ -48,7 +59,9 @@ function write32le(b: Uint8Array, i: number, v: number): void {
  */
 export function decompressLz4Frame(input: Uint8Array, options: Lz4DecompressOptions = {}): Uint8Array {
   const maxOutput = options.maxOutputSize ?? DEFAULT_LZ4_MAX_OUTPUT;
-  let out = new Uint8Array(Math.min(maxOutput, Math.max(1024, input.length * 4)));
+  const wantedInitially = Math.min(maxOutput, Math.max(1024, input.length * 4));
+  const scratch = options.scratch;
+  let out = scratch && scratch.buffer.length >= wantedInitially ? scratch.buffer : new Uint8Array(wantedInitially);
   let outPos = 0;
   let pos = 0;
   let frames = 0;
@@ -162,6 +175,10 @@ export function decompressLz4Frame(input: Uint8Array, options: Lz4DecompressOpti
     frames++;
   }
   if (frames === 0) throw new TransitFormatError('lz4: input contains no LZ4 frame');
+  if (scratch) {
+    scratch.buffer = out;
+    return out.subarray(0, outPos);
+  }
   return out.length === outPos ? out : out.slice(0, outPos);
 }
 
