@@ -75,6 +75,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
       engine = new LakehouseQueryEngine(house, { memoryLimit: '256MB', threads: 1, maxConcurrentQueries: 2 });
     });
     after(async () => {
+      await engine.close();
       await house.close();
       await lake.drop();
       await rm(dir, { recursive: true, force: true });
@@ -188,7 +189,9 @@ for (const kind of ['postgres', 'pglite'] as const) {
       assert.equal(nulls.rows.filter((x) => x.l === null).length, 5);
       assert.equal(nulls.batches[0]!.getChild('l')!.nullCount, 5);
       // DuckDB chunks (2048 rows) are gathered into batches of at least batchRows.
-      const many = await runQuery(new LakehouseQueryEngine(house, { batchRows: 4000 }), 'SELECT * FROM range(10000) r(i)');
+      const batching = new LakehouseQueryEngine(house, { batchRows: 4000, prewarm: 0 });
+      const many = await runQuery(batching, 'SELECT * FROM range(10000) r(i)');
+      await batching.close();
       assert.ok(many.batches.length >= 2 && many.batches.length <= 3, `${many.batches.length} batches`);
       assert.deepEqual(many.rows.map((x) => x.i), Array.from({ length: 10000 }, (_, i) => BigInt(i)));
       assert.deepEqual((await q('SELECT * FROM range(0)')).rows, []);
@@ -222,6 +225,13 @@ for (const kind of ['postgres', 'pglite'] as const) {
       await fails(`SELECT * FROM query('COPY (SELECT 1) TO ''${join(dir, 'z.csv')}''')`, 'invalid_argument', /./);
       await fails(`SELECT current_setting('x') /* ; */ ; ATTACH 'x'`, 'invalid_argument', /./);
       await fails(`SELECT set_config('memory_limit', '10GB')`, 'invalid_argument', /./);
+      // Only the query's own partition files are readable, not the rest of the lake.
+      if (kind === 'postgres') {
+        const { rows } = await lake.db.query<{ file_path: string }>(`SELECT file_path FROM lakehouse_partitions WHERE view_set_name = 'measures' AND file_path IS NOT NULL LIMIT 1`);
+        const file = join(dir, ...rows[0]!.file_path.split('/'));
+        await fails(`SELECT count(*) FROM read_parquet('${file}')`, 'permission_denied', /Cannot access file/);
+        assert.equal((await q(`SELECT count(*) AS n FROM measures`)).rows[0]!.n, 1000n);
+      }
       assert.deepEqual((await q('SELECT 1 AS one;')).rows, [{ one: 1 }]);
       assert.deepEqual((await q('EXPLAIN SELECT count(*) FROM log_entries')).schema.fields.length, 2);
     });
@@ -232,6 +242,10 @@ for (const kind of ['postgres', 'pglite'] as const) {
       const err = await runQuery(slow, 'SELECT sum(a.range * b.range) AS s FROM range(200000) a, range(200000) b').then(() => undefined, (e: unknown) => e);
       assert.ok(err instanceof QueryError && err.kind === 'deadline_exceeded', String(err));
       assert.ok(Date.now() - t0 < 5000, 'interrupted promptly');
+      const small = new LakehouseQueryEngine(house, { memoryLimit: '32MB', threads: 1 });
+      const oom = await runQuery(small, 'SELECT length(list(range)) AS n FROM range(20000000)').then(() => undefined, (e: unknown) => e);
+      assert.ok(oom instanceof QueryError && oom.kind === 'resource_exhausted', String(oom));
+      await small.close();
       // One slot: a second query waits until the first result is consumed.
       const first = await slow.execute({ sql: 'SELECT 1 AS x', caller, queryId: 'a' });
       let secondStarted = false;
@@ -245,6 +259,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
       const r = await second;
       for await (const _ of r.batches);
       assert.equal(secondStarted, true);
+      await slow.close();
     });
   });
 }

@@ -30,6 +30,14 @@ export interface LakehouseEngineOptions {
   /** Rows per Arrow record batch (DuckDB produces chunks of 2048). */
   batchRows?: number;
   globalViews?: readonly GlobalView[];
+  /** DuckDB instances prepared ahead of queries (creating one takes tens of ms). */
+  prewarm?: number;
+}
+
+/** A fresh DuckDB instance with the session functions defined, not yet sandboxed. */
+interface Fresh {
+  instance: DuckDBInstance;
+  connection: DuckDBConnection;
 }
 
 /** Statements a query may be once DuckDB has parsed it (SHOW/DESCRIBE/VALUES are SELECTs to DuckDB). */
@@ -75,6 +83,8 @@ interface Session {
 export class LakehouseQueryEngine implements QueryEngine {
   private readonly slots: Semaphore;
   private readonly globalViews: readonly GlobalView[];
+  private readonly warm: Promise<Fresh>[] = [];
+  private closed = false;
 
   constructor(
     private readonly ctx: LakehouseContext,
@@ -82,6 +92,47 @@ export class LakehouseQueryEngine implements QueryEngine {
   ) {
     this.slots = new Semaphore(options.maxConcurrentQueries ?? 4);
     this.globalViews = options.globalViews ?? DEFAULT_GLOBAL_VIEWS;
+  }
+
+  private async createFresh(): Promise<Fresh> {
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: String(this.options.threads ?? 2),
+      memory_limit: this.options.memoryLimit ?? '1GB',
+    });
+    try {
+      const connection = await instance.connect();
+      for (const m of MACROS) await connection.run(m);
+      registerFunctions(connection);
+      return { instance, connection };
+    } catch (err) {
+      instance.closeSync();
+      throw err;
+    }
+  }
+
+  /** A prepared instance if one is ready, else a new one; refills the pool either way. */
+  private takeFresh(): Promise<Fresh> {
+    const ready = this.warm.shift();
+    const want = this.options.prewarm ?? 1;
+    while (!this.closed && this.warm.length < want) {
+      const p = this.createFresh();
+      p.catch(() => {}); // a failed warm-up surfaces when taken
+      this.warm.push(p);
+    }
+    return ready ?? this.createFresh();
+  }
+
+  /** Disposes of the prepared instances; running queries finish normally. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const warm = this.warm.splice(0);
+    for (const p of warm) {
+      const fresh = await p.catch(() => undefined);
+      if (fresh) {
+        fresh.connection.closeSync();
+        fresh.instance.closeSync();
+      }
+    }
   }
 
   async tables(): Promise<TableInfo[]> {
@@ -106,15 +157,9 @@ export class LakehouseQueryEngine implements QueryEngine {
       const path = (key: string) => pathOf.get(key)!;
       const tempDir = await mkdtemp(join(tmpdir(), 'mm-query-'));
       cleanups.push(() => rm(tempDir, { recursive: true, force: true }));
-      const instance = await DuckDBInstance.create(':memory:', {
-        threads: String(this.options.threads ?? 2),
-        memory_limit: this.options.memoryLimit ?? '1GB',
-      });
+      const { instance, connection } = await this.takeFresh();
       cleanups.push(() => instance.closeSync());
-      const connection = await instance.connect();
       cleanups.push(() => connection.closeSync());
-      for (const m of MACROS) await connection.run(m);
-      registerFunctions(connection);
       for (const s of globalViewStatements(plan, path)) await connection.run(s);
       // The sandbox: only the query's partition files are readable, nothing is writable (the temp
       // directory aside, which DuckDB needs to spill), no extension loads, and no setting changes.
