@@ -19,3 +19,5 @@ export { makeJitView, ViewError, type JitView } from './lakehouse/jit_views.ts';
 export { writePartition, partitionFilePath } from './lakehouse/write_partition.ts';
 export { currentPartitions, queryView, type ViewInstanceRef } from './lakehouse/partition_reader.ts';
 export { ImagesBuilder, imagesSchema, IMAGES_SCHEMA_HASH } from './views/images.ts';
+export * from './query/engine.ts';
+export { LakehouseQueryEngine, type LakehouseEngineOptions } from './query/lakehouse_engine.ts';

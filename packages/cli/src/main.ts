@@ -2,12 +2,13 @@
 import './runtime_env.ts';
 import { runCommand, UsageError, type CommandSpec } from './command.ts';
 import { daemonCommand } from './commands/daemon.ts';
+import { flightsqlCommand } from './commands/flightsql.ts';
 import { generateCommand } from './commands/generate.ts';
 import { ingestionCommand } from './commands/ingestion.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
 
-const COMMANDS: CommandSpec[] = [serveCommand, ingestionCommand, daemonCommand, migrateCommand, generateCommand];
+const COMMANDS: CommandSpec[] = [serveCommand, ingestionCommand, flightsqlCommand, daemonCommand, migrateCommand, generateCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -94,7 +94,7 @@ test('generate → ingestion → lake: every block decodes into the recorded eve
 test('every command answers --help, and bad options get one clear line', async () => {
   const top = await run(['--help']);
   assert.equal(top.code, 0);
-  for (const name of ['serve', 'ingestion', 'daemon', 'migrate', 'generate']) {
+  for (const name of ['serve', 'ingestion', 'flightsql', 'daemon', 'migrate', 'generate']) {
     assert.match(top.stdout, new RegExp(`\\n  ${name} `));
     const help = await run([name, '--help']);
     assert.equal(help.code, 0, help.stderr);

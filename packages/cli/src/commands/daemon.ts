@@ -1,5 +1,4 @@
-import { DEFAULT_RETENTION_DAYS, MaintenanceDaemon, openLakehouse } from '@micromegas/analytics';
-import type { Lake } from '@micromegas/lake';
+import { DEFAULT_RETENTION_DAYS, MaintenanceDaemon, openLakehouse, type Lakehouse } from '@micromegas/analytics';
 import { UsageError, untilStopSignal, type CommandSpec, type OptionSpec } from '../command.ts';
 import { LAKE_ENVIRONMENT, LAKE_OPTIONS, describeLake, openLakeFromOptions } from '../lake_options.ts';
 
@@ -24,16 +23,11 @@ export function retentionDays(values: Record<string, string | boolean | undefine
   return days;
 }
 
-/** Starts the maintenance daemon on an opened lake; returns a function that stops it. */
-export async function startDaemonRole(lake: Lake, values: Record<string, string | boolean | undefined>): Promise<() => Promise<void>> {
-  const days = retentionDays(values);
-  const house = await openLakehouse(lake);
-  const daemon = new MaintenanceDaemon(house, { retentionDays: days });
+/** Starts the maintenance daemon on an opened lakehouse; returns a function that stops it. */
+export async function startDaemonRole(house: Lakehouse, values: Record<string, string | boolean | undefined>): Promise<() => Promise<void>> {
+  const daemon = new MaintenanceDaemon(house, { retentionDays: retentionDays(values) });
   daemon.start();
-  return async () => {
-    await daemon.stop();
-    await house.close();
-  };
+  return () => daemon.stop();
 }
 
 export const daemonCommand: CommandSpec = {
@@ -50,10 +44,15 @@ export const daemonCommand: CommandSpec = {
     const lake = await openLakeFromOptions(values);
     try {
       console.error(describeLake(lake));
-      const stop = await startDaemonRole(lake, values);
-      const signal = await untilStopSignal();
-      console.error(`daemon: ${signal} received, finishing the passes in progress`);
-      await stop();
+      const house = await openLakehouse(lake);
+      try {
+        const stop = await startDaemonRole(house, values);
+        const signal = await untilStopSignal();
+        console.error(`daemon: ${signal} received, finishing the passes in progress`);
+        await stop();
+      } finally {
+        await house.close();
+      }
     } finally {
       await lake.close();
     }

@@ -1,17 +1,19 @@
 import { untilStopSignal, type CommandSpec } from '../command.ts';
 import { LAKE_ENVIRONMENT, LAKE_OPTIONS, describeLake, openLakeFromOptions } from '../lake_options.ts';
 import { DAEMON_ENVIRONMENT, DAEMON_OPTIONS, retentionDays, startDaemonRole } from './daemon.ts';
+import { FLIGHTSQL_OPTIONS, startFlightSqlRole } from './flightsql.ts';
 import { INGESTION_OPTIONS, startIngestionRole } from './ingestion.ts';
+import { openLakehouse } from '@micromegas/analytics';
 
 export const serveCommand: CommandSpec = {
   name: 'serve',
   summary: 'Run the whole stack in one process (embedded PostgreSQL and a local folder by default).',
   description:
-    'Roles started: ingestion (HTTP, port 9000) and the maintenance daemon (global views, merges,\n' +
-    'retention). With no configuration the data lake is an embedded\n' +
+    'Roles started: ingestion (HTTP, port 9000), the maintenance daemon (global views, merges,\n' +
+    'retention) and the FlightSQL query service (gRPC, port 50051). With no configuration the data lake is an embedded\n' +
     'PGlite database and a file object store under --data-dir. Authentication is on when\n' +
     'MICROMEGAS_API_KEYS is set, off otherwise (a local, single-user default).',
-  options: { ...INGESTION_OPTIONS, ...DAEMON_OPTIONS, ...LAKE_OPTIONS },
+  options: { ...INGESTION_OPTIONS, ...FLIGHTSQL_OPTIONS, ...DAEMON_OPTIONS, ...LAKE_OPTIONS },
   environment: {
     ...LAKE_ENVIRONMENT,
     ...DAEMON_ENVIRONMENT,
@@ -24,7 +26,10 @@ export const serveCommand: CommandSpec = {
     try {
       console.error(describeLake(lake));
       stops.push(await startIngestionRole(lake, values, false));
-      stops.push(await startDaemonRole(lake, values));
+      const house = await openLakehouse(lake);
+      stops.push(() => house.close());
+      stops.push(await startDaemonRole(house, values));
+      stops.push(await startFlightSqlRole(house, values, false));
       console.error('micromegas: ready; press Ctrl-C to stop');
       const signal = await untilStopSignal();
       console.error(`micromegas: ${signal} received, shutting down`);
