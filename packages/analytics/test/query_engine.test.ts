@@ -151,6 +151,32 @@ for (const kind of ['postgres', 'pglite'] as const) {
       assert.equal(threads.rows[0]!.s, cpuStream);
     });
 
+    test('canonical client queries (reference appendix A) run', async () => {
+      const wide = { begin: 0n, end: end + 3600n * NS_PER_SECOND };
+      const metrics = await q(`SELECT date_bin(INTERVAL '1 minute', time) AS time, max(value) AS max, jsonb_format_json(first_value(properties) FILTER (WHERE properties IS NOT NULL)) AS props
+        FROM view_instance('measures', '${processId}') WHERE name = 'requests' GROUP BY date_bin(INTERVAL '1 minute', time) ORDER BY time`, wide);
+      assert.ok(metrics.rows.length >= 1);
+      assert.equal(Math.max(...metrics.rows.map((r) => r.max as number)), 499);
+      assert.equal(metrics.rows[0]!.props, '{}');
+      const names = await q(`SELECT DISTINCT name, target, unit FROM view_instance('measures', '${processId}') ORDER BY name`, wide);
+      assert.deepEqual(names.rows.map((r) => r.name), ['ratio', 'requests']);
+      const threads = await q(`SELECT arrow_cast(stream_id, 'Utf8') AS stream_id,
+          concat(arrow_cast(property_get("streams.properties", 'thread-name'), 'Utf8'), '-', arrow_cast(property_get("streams.properties", 'thread-id'), 'Utf8')) AS thread,
+          begin_time, end_time FROM blocks WHERE process_id = '${processId}' AND array_has("streams.tags", 'cpu') ORDER BY stream_id, begin_time`);
+      assert.ok(threads.rows.length >= 1 && threads.rows.every((r) => r.stream_id === cpuStream));
+      const procs = await q(`SELECT b.process_id, MIN(b."processes.exe") AS exe, MIN(b.begin_time) AS b, MAX(b.end_time) AS e, COUNT(DISTINCT b.stream_id) AS streams, SUM(b.nb_objects) AS objects
+        FROM blocks b WHERE b."processes.exe" LIKE '%analytics%' GROUP BY b.process_id ORDER BY MAX(b.end_time) DESC LIMIT 1`);
+      assert.equal(procs.rows[0]!.exe, 'analytics-test');
+      assert.equal(typeof procs.rows[0]!.objects, 'bigint');
+      const stats = await q(`SELECT time_bin, SUM(count) AS n FROM log_stats WHERE time_bin >= NOW() - INTERVAL '1 hour' GROUP BY time_bin`);
+      assert.equal(stats.rows.reduce((s, r) => s + (r.n as bigint), 0n), 505n);
+      const logs = await q(`SELECT time, level, msg FROM log_entries WHERE level <= 3 AND time >= CAST('2000-01-01T00:00:00Z' AS TIMESTAMP) AND time < TIMESTAMP '2100-01-01T00:00:00Z'`, { begin, end: end + 3600n * NS_PER_SECOND });
+      assert.equal(logs.rows.length, 5);
+      const spans = await q(`SELECT * FROM view_instance('thread_spans', '${cpuStream}') LIMIT 3`, wide);
+      assert.deepEqual(spans.schema.fields.map((f) => f.name), ['id', 'parent', 'depth', 'hash', 'begin', 'end', 'duration', 'name', 'target', 'filename', 'line']);
+      assert.equal(spans.rows.length, 3);
+    });
+
     test('SHOW TABLES and information_schema list the views', async () => {
       const show = await q('SHOW TABLES');
       assert.deepEqual(show.schema.fields.map((f) => f.name), ['table_catalog', 'table_schema', 'table_name', 'table_type']);

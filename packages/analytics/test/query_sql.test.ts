@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { duckTypeForArrowName } from '../src/query/functions.ts';
-import { rewriteArrowCasts } from '../src/query/plan.ts';
+import { rewriteArrowCasts, rewriteValueAggregates } from '../src/query/plan.ts';
 import { checkSingleQuery, findCalls, significant, SqlSyntaxError, tokenize } from '../src/query/sql_tokens.ts';
 
 test('tokenizer: literals, quoted identifiers and comments hide what they contain', () => {
@@ -40,4 +40,9 @@ test('arrow_cast becomes CAST, nested ones included', () => {
   assert.throws(() => rewriteArrowCasts(`SELECT arrow_cast(x, 'Decimal128(3, 2)')`), /unsupported type/);
   assert.equal(duckTypeForArrowName('Timestamp(Nanosecond, Some("+00:00"))'), 'TIMESTAMP_NS');
   assert.equal(duckTypeForArrowName('Dictionary(Int32, Utf8)'), 'VARCHAR');
+});
+
+test('first_value/last_value aggregates become first/last; window uses stay', () => {
+  assert.equal(rewriteValueAggregates(`SELECT first_value(p) FILTER (WHERE p IS NOT NULL), LAST_VALUE(x ORDER BY t), first_value(y) OVER (ORDER BY t)`),
+    `SELECT first(p) FILTER (WHERE p IS NOT NULL), last(x ORDER BY t), first_value(y) OVER (ORDER BY t)`);
 });

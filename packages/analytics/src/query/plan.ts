@@ -148,6 +148,7 @@ export function renderSql(plan: QueryPlan, pathOf: (key: string) => string): str
   const replacements: Replacement[] = plan.instances.map((i) => ({ start: i.start, end: i.end, text: `(${sourceRelation(i.source, plan.range, pathOf)})` }));
   let sql = applyReplacements(plan.sql, replacements);
   sql = rewriteArrowCasts(sql);
+  sql = rewriteValueAggregates(sql);
   const toks = significant(tokenize(sql));
   while (toks.length && toks[toks.length - 1]!.text === ';') toks.pop();
   if (toks.length === 2 && toks[0]!.text.toLowerCase() === 'show' && toks[1]!.text.toLowerCase() === 'tables') {
@@ -155,6 +156,18 @@ export function renderSql(plan: QueryPlan, pathOf: (key: string) => string): str
     sql = 'SELECT table_catalog, table_schema, table_name, table_type FROM information_schema.tables';
   }
   return sql;
+}
+
+/** first_value/last_value used as aggregates (no OVER) → DuckDB's first/last aggregates. */
+export function rewriteValueAggregates(sql: string): string {
+  const toks = significant(tokenize(sql));
+  const replacements: Replacement[] = [];
+  for (const call of findCalls(toks, ['first_value', 'last_value'])) {
+    if (toks[call.close + 1]?.text.toLowerCase() === 'over') continue;
+    const name = toks[call.nameIndex]!;
+    replacements.push({ start: name.start, end: name.end, text: call.name === 'first_value' ? 'first' : 'last' });
+  }
+  return applyReplacements(sql, replacements);
 }
 
 /** arrow_cast(x, 'Type') → CAST(x AS duck type), innermost first. */
