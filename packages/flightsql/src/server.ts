@@ -2,7 +2,6 @@
 // follows upstream's flight_sql_service_impl (reference analytics.md §4.2); request bytes are
 // decoded inside the handlers so malformed input becomes INVALID_ARGUMENT instead of a crash.
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import {
   Server, ServerCredentials, status,
   type Metadata, type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream, type ServiceDefinition, type sendUnaryData,
@@ -199,23 +198,35 @@ export async function startFlightSqlServer(options: FlightSqlServerOptions): Pro
   }
 
   /** Writes one message, waiting for the transport to drain when its buffer is full. False once cancelled. */
-  async function send(call: ServerWritableStream<Buffer, Buffer>, message: Buffer, cancelled: Promise<void>): Promise<boolean> {
+  async function send(call: ServerWritableStream<Buffer, Buffer>, message: Buffer): Promise<boolean> {
     if (call.cancelled) return false;
-    if (!call.write(message)) await Promise.race([once(call, 'drain'), cancelled]);
+    if (!call.write(message)) {
+      // Plain listeners rather than events.once: that one rejects on 'error', which nobody would await.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          call.off('drain', done);
+          call.off('cancelled', done);
+          call.off('close', done);
+          resolve();
+        };
+        call.on('drain', done);
+        call.on('cancelled', done);
+        call.on('close', done);
+      });
+    }
     return !call.cancelled;
   }
 
   async function streamBatches(call: ServerWritableStream<Buffer, Buffer>, schema: Schema, batches: AsyncIterable<RecordBatch> | RecordBatch[]): Promise<{ rows: number; messages: number }> {
-    const cancelled = new Promise<void>((resolve) => call.once('cancelled', () => resolve()));
     let rows = 0;
     let messages = 1;
-    if (!(await send(call, encodeFlightData(schemaFlightData(schema)), cancelled))) return { rows, messages };
+    if (!(await send(call, encodeFlightData(schemaFlightData(schema))))) return { rows, messages };
     // for-await: leaving the loop early (cancellation) calls the engine iterator's return().
     for await (const batch of batches) {
       for (const slice of sliceBatch(batch)) {
         for (const parts of batchFlightData(slice)) {
           messages++;
-          if (!(await send(call, encodeFlightData(parts), cancelled))) return { rows, messages };
+          if (!(await send(call, encodeFlightData(parts)))) return { rows, messages };
         }
         rows += slice.numRows;
       }

@@ -99,12 +99,12 @@ export function doGetAll(client: Raw, ticket: Uint8Array, md: Metadata): Promise
 
 const PY_CLIENT = fileURLToPath(new URL('./pyarrow_client.py', import.meta.url));
 
-/** Runs a scenario of pyarrow_client.py against the server; returns its JSON output. */
-export function runPyarrow(scenario: string, port: number, args: Record<string, string> = {}): Promise<unknown> {
+/** Runs scenarios of pyarrow_client.py against the server in one Python process; returns their JSON results. */
+export function runPyarrowAll(port: number, scenarios: [string, Record<string, string>][]): Promise<unknown[]> {
   return new Promise((resolve, reject) => {
-    execFile('python3', [PY_CLIENT, scenario, String(port), JSON.stringify(args)], { timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`pyarrow ${scenario} failed: ${err.message}\n${stderr}`));
-      else resolve(JSON.parse(stdout));
+    execFile('python3', [PY_CLIENT, String(port), JSON.stringify(scenarios)], { timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`pyarrow ${scenarios.map((s) => s[0]).join(', ')} failed: ${err.message}\n${stderr}`));
+      else resolve(JSON.parse(stdout) as unknown[]);
     });
   });
 }

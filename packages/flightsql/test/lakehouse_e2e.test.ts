@@ -11,7 +11,7 @@ import { createTestDatabase, freePort } from '@micromegas/lake/testing';
 import { MemorySink, TSC_FREQUENCY, info, initDispatch, shutdownDispatch, ticksNow, warn } from '@micromegas/tracing';
 import { encodeBlock, encodeProcessInfo, encodeStreamInfo } from '@micromegas/transit';
 import { startFlightSqlServer, type FlightSqlServer, type QueryEngine } from '../src/index.ts';
-import { API_KEY, pyarrowAvailable, runPyarrow } from './helpers.ts';
+import { API_KEY, pyarrowAvailable, runPyarrowAll } from './helpers.ts';
 
 type EngineClass = new (ctx: analytics.Lakehouse, options?: { threads?: number; memoryLimit?: string }) => QueryEngine;
 // Read by name: the engine is new in @micromegas/analytics and may not be exported yet.
@@ -102,13 +102,25 @@ for (const kind of ['postgres'] as const) {
       await lake?.drop();
     });
 
+    const results = new Map<string, unknown>();
+    // One Python process for every call (importing pyarrow is the slow part); the tests check its answers.
+    before(async () => {
+      const out = await runPyarrowAll(server.port, [
+        ['doget', {
+          key: API_KEY,
+          sql: `SELECT process_id, level, msg, time FROM log_entries WHERE level = 3 ORDER BY time`,
+          query_range_begin: rfc3339(begin - 60n * NS),
+          query_range_end: rfc3339(end + 60n * NS),
+        }],
+        ['flightinfo', { key: API_KEY, sql: 'SELECT count(*) AS n FROM log_entries' }],
+        ['tables', { key: API_KEY }],
+        ['errors', { key: API_KEY }],
+      ]);
+      for (const [i, name] of ['doget', 'flightinfo', 'tables', 'errors'].entries()) results.set(name, out[i]);
+    });
+
     test('pyarrow reads log_entries with the range headers, in the upstream Arrow types', async () => {
-      const out = (await runPyarrow('doget', server.port, {
-        key: API_KEY,
-        sql: `SELECT process_id, level, msg, time FROM log_entries WHERE level = 3 ORDER BY time`,
-        query_range_begin: rfc3339(begin - 60n * NS),
-        query_range_end: rfc3339(end + 60n * NS),
-      })) as { schema: string[]; rows: Record<string, unknown>[] };
+      const out = results.get('doget') as { schema: string[]; rows: Record<string, unknown>[] };
       assert.deepEqual(out.schema.map((s) => s.split(':')[0]), ['process_id', 'level', 'msg', 'time']);
       assert.ok(out.schema.includes('time:timestamp[ns, tz=+00:00]'), out.schema.join(', '));
       assert.deepEqual(out.rows.map((r) => r.msg), ['event 0', 'event 10', 'event 20', 'event 30', 'event 40']);
@@ -118,16 +130,16 @@ for (const kind of ['postgres'] as const) {
     });
 
     test('GetFlightInfo → DoGet, and GetTables lists the global views', async () => {
-      const out = (await runPyarrow('flightinfo', server.port, { key: API_KEY, sql: 'SELECT count(*) AS n FROM log_entries' })) as { rows: { n: number }[] };
+      const out = results.get('flightinfo') as { rows: { n: number }[] };
       assert.equal(Number(out.rows[0]!.n), 50);
-      const tables = (await runPyarrow('tables', server.port, { key: API_KEY })) as { tables: { name: string; schema: string[] }[] };
+      const tables = results.get('tables') as { tables: { name: string; schema: string[] }[] };
       const names = tables.tables.map((t) => t.name);
       for (const v of ['blocks', 'log_entries', 'measures', 'processes', 'streams']) assert.ok(names.includes(v), names.join(', '));
       assert.ok(tables.tables.find((t) => t.name === 'log_entries')!.schema.includes('msg:string'));
     });
 
     test('a planning error is INVALID_ARGUMENT with the query id', async () => {
-      const out = (await runPyarrow('errors', server.port, { key: API_KEY })) as Record<string, { error?: string; message?: string }>;
+      const out = results.get('errors') as Record<string, { error?: string; message?: string }>;
       assert.equal(out.bad_sql!.error, 'ArrowInvalid');
       assert.match(out.bad_sql!.message!, /query_id=[0-9a-f-]{36}/);
     });

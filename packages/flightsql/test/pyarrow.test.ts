@@ -1,7 +1,7 @@
 // pyarrow's Flight client (an independent implementation of the protocol) against our server.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { API_KEY, pyarrowAvailable, runPyarrow, startFixture, type Fixture } from './helpers.ts';
+import { API_KEY, pyarrowAvailable, runPyarrowAll, startFixture, type Fixture } from './helpers.ts';
 
 type Table = { schema: string[]; rows: Record<string, unknown>[] };
 type Failure = { error?: string; message?: string; ok?: boolean };
@@ -9,20 +9,29 @@ type Failure = { error?: string; message?: string; ok?: boolean };
 const hasPyarrow = await pyarrowAvailable();
 
 describe('pyarrow Flight client', { skip: hasPyarrow ? false : 'python3 with pyarrow is not installed (scripts/ensure-services.sh installs it)' }, () => {
+  const RANGE_SQL = `SELECT level, msg, time, getvariable('range_begin') AS rb, getvariable('range_end') AS re FROM log_entries ORDER BY level`;
+  const scenarios: [string, Record<string, string>][] = [
+    ['doget', { key: API_KEY, sql: RANGE_SQL, query_range_begin: '2023-11-14T22:13:20.000000001+00:00', query_range_end: '2023-11-15T00:13:20+02:00' }],
+    ['flightinfo', { key: API_KEY, sql: 'SELECT range AS i FROM range(1000) ORDER BY i', limit: '7' }],
+    ['prepare', { key: API_KEY, sql: 'SELECT msg, time FROM log_entries' }],
+    ['tables', { key: API_KEY }],
+    ['sqlinfo', { key: API_KEY }],
+    ['errors', { key: API_KEY }],
+    ['ingest', { key: API_KEY }],
+  ];
   let fx: Fixture;
+  const results = new Map<string, unknown>();
+  // One Python process runs every scenario (importing pyarrow is what takes time); tests check its answers.
   before(async () => {
     fx = await startFixture();
     await fx.engine.connection.run(`CREATE TABLE log_entries AS SELECT i::INT AS level, 'msg ' || i AS msg, make_timestamp_ns(1700000000000000000 + i * 1000) AS time FROM range(5) t(i)`);
+    const out = await runPyarrowAll(fx.server.port, scenarios);
+    scenarios.forEach(([name], i) => results.set(name, out[i]));
   });
   after(async () => fx?.close());
 
   test('DoGet of an Any-packed TicketStatementQuery, with the range headers reaching the engine', async () => {
-    const out = (await runPyarrow('doget', fx.server.port, {
-      key: API_KEY,
-      sql: `SELECT level, msg, time, getvariable('range_begin') AS rb, getvariable('range_end') AS re FROM log_entries ORDER BY level`,
-      query_range_begin: '2023-11-14T22:13:20.000000001+00:00',
-      query_range_end: '2023-11-15T00:13:20+02:00',
-    })) as Table;
+    const out = results.get('doget') as Table;
     assert.deepEqual(out.schema, ['level:int32', 'msg:string', 'time:timestamp[ns, tz=+00:00]', 'rb:timestamp[ns, tz=+00:00]', 're:timestamp[ns, tz=+00:00]']);
     assert.equal(out.rows.length, 5);
     assert.deepEqual(out.rows[2]!.level, 2);
@@ -30,7 +39,7 @@ describe('pyarrow Flight client', { skip: hasPyarrow ? false : 'python3 with pya
     assert.equal(out.rows[2]!.time, '1700000000000002000');
     assert.equal(out.rows[0]!.rb, '1700000000000000001');
     assert.equal(out.rows[0]!.re, '1700000000000000000');
-    const req = fx.engine.requests.at(-1)!;
+    const req = fx.engine.requests.find((r) => r.sql === RANGE_SQL)!;
     assert.equal(req.begin, 1_700_000_000_000_000_001n);
     assert.equal(req.end, 1_700_000_000_000_000_000n);
     assert.deepEqual(req.caller, { name: 'tester', admin: false });
@@ -39,7 +48,7 @@ describe('pyarrow Flight client', { skip: hasPyarrow ? false : 'python3 with pya
   });
 
   test('GetFlightInfo(CommandStatementQuery) then DoGet of its single endpoint, with a limit', async () => {
-    const out = (await runPyarrow('flightinfo', fx.server.port, { key: API_KEY, sql: 'SELECT range AS i FROM range(1000) ORDER BY i', limit: '7' })) as Table & { endpoints: number; ticket: string };
+    const out = results.get('flightinfo') as Table & { endpoints: number; ticket: string };
     assert.equal(out.endpoints, 1);
     // The ticket is the raw TicketStatementQuery{statement_handle = SQL} (field 1, bytes), not an Any.
     assert.equal(Buffer.from(out.ticket, 'hex').subarray(2).toString(), 'SELECT range AS i FROM range(1000) ORDER BY i');
@@ -48,25 +57,25 @@ describe('pyarrow Flight client', { skip: hasPyarrow ? false : 'python3 with pya
   });
 
   test('CreatePreparedStatement returns the SQL as handle and the schema as an IPC stream', async () => {
-    const out = (await runPyarrow('prepare', fx.server.port, { key: API_KEY, sql: 'SELECT msg, time FROM log_entries' })) as { handle: string; schema: string[] };
+    const out = results.get('prepare') as { handle: string; schema: string[] };
     assert.equal(out.handle, 'SELECT msg, time FROM log_entries');
     assert.deepEqual(out.schema, ['msg:string', 'time:timestamp[ns, tz=+00:00]']);
   });
 
   test('GetTables with include_schema lists the engine tables and their schemas', async () => {
-    const out = (await runPyarrow('tables', fx.server.port, { key: API_KEY })) as { info_schema: string[]; tables: { name: string; type: string; schema: string[] }[] };
+    const out = results.get('tables') as { info_schema: string[]; tables: { name: string; type: string; schema: string[] }[] };
     assert.deepEqual(out.info_schema, ['catalog_name:string', 'db_schema_name:string', 'table_name:string', 'table_type:string', 'table_schema:binary']);
     assert.deepEqual(out.tables, [{ name: 'log_entries', type: 'table', schema: ['level:int32', 'msg:string', 'time:timestamp[ns, tz=+00:00]'] }]);
   });
 
   test('GetSqlInfo answers the server name and read-only flag', async () => {
-    const out = (await runPyarrow('sqlinfo', fx.server.port, { key: API_KEY })) as { rows: Record<string, unknown> };
+    const out = results.get('sqlinfo') as { rows: Record<string, unknown> };
     assert.equal(out.rows['0'], 'Micromegas Flight SQL Server');
     assert.equal(out.rows['3'], true);
   });
 
   test('errors arrive as the matching Flight exceptions', async () => {
-    const out = (await runPyarrow('errors', fx.server.port, { key: API_KEY })) as Record<string, Failure>;
+    const out = results.get('errors') as Record<string, Failure>;
     assert.equal(out.no_auth!.error, 'FlightUnauthenticatedError');
     assert.match(out.no_auth!.message!, /invalid token/);
     assert.equal(out.bad_sql!.error, 'ArrowInvalid');
@@ -77,7 +86,7 @@ describe('pyarrow Flight client', { skip: hasPyarrow ? false : 'python3 with pya
   });
 
   test('bulk ingest is refused to non-admin callers', async () => {
-    const out = (await runPyarrow('ingest', fx.server.port, { key: API_KEY })) as Failure;
+    const out = results.get('ingest') as Failure;
     assert.equal(out.error, 'FlightUnauthorizedError');
     assert.match(out.message!, /bulk_ingest requires admin privileges/);
   });

@@ -1,6 +1,7 @@
 # pyarrow's Flight client against our server, the way the micromegas Python package talks to it:
 # commands and tickets are google.protobuf.Any messages packed here by hand. Prints JSON results.
-# Usage: pyarrow_client.py SCENARIO PORT ARGS_JSON
+# Usage: pyarrow_client.py PORT '[["scenario", {args}], ...]' (one process for many calls: importing
+# pyarrow is the slow part). Prints a JSON list with one result per scenario.
 import json
 import sys
 
@@ -70,9 +71,7 @@ def error_json(fn):
         return {"error": type(e).__name__, "message": str(e)}
 
 
-def main():
-    scenario, port, args = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-    client = fl.FlightClient(f"grpc://127.0.0.1:{port}")
+def run(client, scenario, args):
     headers = [(b"x-client-type", b"python")]
     if args.get("key"):
         headers.append((b"authorization", f"Bearer {args['key']}".encode()))
@@ -137,7 +136,19 @@ def main():
             reader.read()
             writer.close()
         result = error_json(put)
-    print(json.dumps(result))
+    return result
+
+
+def main():
+    port, scenarios = sys.argv[1], json.loads(sys.argv[2])
+    client = fl.FlightClient(f"grpc://127.0.0.1:{port}")
+    results = []
+    for scenario, args in scenarios:
+        try:
+            results.append(run(client, scenario, args))
+        except Exception as e:  # noqa: BLE001 - reported to the test that expected a result
+            results.append({"scenario_failed": f"{type(e).__name__}: {e}"})
+    print(json.dumps(results))
 
 
 main()
