@@ -93,7 +93,8 @@ export async function planQuery(ctx: LakehouseContext, sql: string, range: Query
 
   const globals: QueryPlan['globals'] = [];
   for (const view of globalViews) {
-    globals.push({ view, source: named.has(view.setName) ? await globalSource(ctx, view, range, options.materialize) : undefined });
+    const used = named.has(view.setName) || (MERGED_ON_READ.has(view.setName) && named.has(partitionsTable(view.setName)));
+    globals.push({ view, source: used ? await globalSource(ctx, view, range, options.materialize) : undefined });
   }
   return { globals, instances, sql, range, keyword };
 }
@@ -137,10 +138,22 @@ export function sourceRelation(source: ViewSource, range: QueryRange | undefined
   return source.mergeQuery ? source.mergeQuery(`(${rows}) AS partitions`) : rows;
 }
 
+/** Upstream exposes the raw partition rows of SqlBatchViews as `__{name}__partitions`. */
+const partitionsTable = (setName: string) => `__${setName}__partitions`;
+
 /** CREATE VIEW statements of the global views. */
 export function globalViewStatements(plan: QueryPlan, pathOf: (key: string) => string): string[] {
-  return plan.globals.map(({ view, source }) =>
-    `CREATE VIEW ${quoteIdent(view.setName)} AS ${source ? sourceRelation(source, plan.range, pathOf) : emptyRelation(view.schema)}`);
+  const statements: string[] = [];
+  for (const { view, source } of plan.globals) {
+    if (!MERGED_ON_READ.has(view.setName) || !view.mergeQuery) {
+      statements.push(`CREATE VIEW ${quoteIdent(view.setName)} AS ${source ? sourceRelation(source, plan.range, pathOf) : emptyRelation(view.schema)}`);
+      continue;
+    }
+    const raw = source && source.keys.length > 0 ? partitionsRelation(view.setName, view.schema, source.keys.map(pathOf), plan.range) : emptyRelation(view.schema);
+    statements.push(`CREATE VIEW ${quoteIdent(partitionsTable(view.setName))} AS ${raw}`);
+    statements.push(`CREATE VIEW ${quoteIdent(view.setName)} AS ${view.mergeQuery(quoteIdent(partitionsTable(view.setName)))}`);
+  }
+  return statements;
 }
 
 /** The SQL DuckDB runs: view_instance calls substituted, arrow_cast and SHOW TABLES rewritten. */
