@@ -2,7 +2,7 @@
 // are tables over their current Parquet partitions, view_instance calls are materialized just in
 // time, and DataFusion-isms have DuckDB equivalents (reference analytics.md §1, §8.2). The instance
 // is sandboxed: it may read exactly the partition files of the query, nothing else, and the user's
-// SQL cannot change its configuration. Results stream out as Arrow record batches.
+// SQL cannot change its configuration. Results go out as Arrow record batches, chunk by chunk.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -241,7 +241,11 @@ export class LakehouseQueryEngine implements QueryEngine {
       session = await this.openSession(plan, request.limit);
       const prepared = await LakehouseQueryEngine.prepare(session);
       busy = true;
-      result = await prepared.stream();
+      // Materialized, not streamed: @duckdb/node-api cannot report an error raised while a streaming
+      // result is fetched (the chunk is just missing), which would silently truncate results. The
+      // result is held in DuckDB's memory (bounded by the query's memory_limit) and converted to
+      // Arrow chunk by chunk.
+      result = await prepared.run();
       busy = false;
       if (timedOut) throw new Error('timeout');
       converter = new ChunkConverter(result.columnNames(), result.columnTypes());
