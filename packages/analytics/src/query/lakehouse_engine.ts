@@ -16,6 +16,7 @@ import { QueryError, type QueryEngine, type QueryErrorKind, type QueryRequest, t
 import { MACROS, registerFunctions } from './functions.ts';
 import { PlanError, globalViewStatements, planKeys, planQuery, renderSql, type QueryPlan } from './plan.ts';
 import { SqlSyntaxError } from './sql_tokens.ts';
+import { evaluateTableFunctions } from './table_functions.ts';
 import { sqlString, type QueryRange } from './views_sql.ts';
 
 export interface LakehouseEngineOptions {
@@ -32,6 +33,12 @@ export interface LakehouseEngineOptions {
   globalViews?: readonly GlobalView[];
   /** DuckDB instances prepared ahead of queries (creating one takes tens of ms). */
   prewarm?: number;
+  /**
+   * Whether some caller can be an admin (upstream's admin_principal_possible). When false (the
+   * default: API keys only), admin functions are open to every caller, as upstream registers them;
+   * when true, only callers with `admin` may use them.
+   */
+  adminPossible?: boolean;
 }
 
 /** A fresh DuckDB instance with the session functions defined, not yet sandboxed. */
@@ -77,6 +84,8 @@ function classify(err: unknown, queryId: string, timedOut: boolean): QueryError 
 interface Session {
   connection: DuckDBConnection;
   sql: string;
+  /** Work that needs the final SQL before it runs (per-row lake functions). */
+  beforeRun?: (sql: string) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -144,7 +153,11 @@ export class LakehouseQueryEngine implements QueryEngine {
   }
 
   /** A sandboxed DuckDB instance with the plan's views, ready to run its SQL. */
-  private async openSession(plan: QueryPlan, limit: number | undefined): Promise<Session> {
+  private adminAllowed(request: QueryRequest): boolean {
+    return !this.options.adminPossible || request.caller.admin;
+  }
+
+  private async openSession(plan: QueryPlan, limit: number | undefined, dryRun: boolean): Promise<Session> {
     const cleanups: (() => Promise<void> | void)[] = [];
     const close = async () => {
       for (const c of cleanups.reverse()) await c();
@@ -171,11 +184,13 @@ export class LakehouseQueryEngine implements QueryEngine {
       await connection.run(`SET autoload_known_extensions = false`);
       await connection.run(`SET enable_external_access = false`);
       await connection.run(`SET lock_configuration = true`);
-      let sql = renderSql(plan, path);
+      // Table functions run now, sandboxed: their argument subqueries are the user's SQL.
+      const evaluated = await evaluateTableFunctions({ ctx: this.ctx, connection, plan, pathOf: path, globalViews: this.globalViews, dryRun });
+      let sql = renderSql(plan, path, evaluated.replacements);
       if (limit !== undefined && ['select', 'with', 'values', 'from', 'table'].includes(plan.keyword)) {
         sql = `SELECT * FROM (${sql}) LIMIT ${Math.max(0, Math.floor(limit))}`;
       }
-      return { connection, sql, close };
+      return { connection, sql, close, beforeRun: evaluated.beforeRun };
     } catch (err) {
       await close();
       throw err;
@@ -195,8 +210,8 @@ export class LakehouseQueryEngine implements QueryEngine {
     const release = await this.slots.acquire();
     let session: Session | undefined;
     try {
-      const plan = await planQuery(this.ctx, request.sql, LakehouseQueryEngine.range(request), { globalViews: this.globalViews, materialize: false });
-      session = await this.openSession(plan, request.limit);
+      const plan = await planQuery(this.ctx, request.sql, LakehouseQueryEngine.range(request), { globalViews: this.globalViews, materialize: false, adminAllowed: this.adminAllowed(request) });
+      session = await this.openSession(plan, request.limit, true);
       const prepared = await LakehouseQueryEngine.prepare(session);
       const names = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
       const types = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnType(i));
@@ -236,11 +251,12 @@ export class LakehouseQueryEngine implements QueryEngine {
     let result: DuckDBResult;
     let converter: ChunkConverter;
     try {
-      const plan = await planQuery(this.ctx, request.sql, LakehouseQueryEngine.range(request), { globalViews: this.globalViews, materialize: true });
+      const plan = await planQuery(this.ctx, request.sql, LakehouseQueryEngine.range(request), { globalViews: this.globalViews, materialize: true, adminAllowed: this.adminAllowed(request) });
       if (timedOut) throw new Error('timeout');
-      session = await this.openSession(plan, request.limit);
+      session = await this.openSession(plan, request.limit, false);
       const prepared = await LakehouseQueryEngine.prepare(session);
       busy = true;
+      await session.beforeRun?.(session.sql);
       // Materialized, not streamed: @duckdb/node-api cannot report an error raised while a streaming
       // result is fetched (the chunk is just missing), which would silently truncate results. The
       // result is held in DuckDB's memory (bounded by the query's memory_limit) and converted to

@@ -11,6 +11,7 @@ import type { GlobalView, LakehouseContext } from '../lakehouse/view.ts';
 import { duckTypeForArrowName } from './functions.ts';
 import { applyReplacements, checkSingleQuery, findCalls, identName, significant, stringValue, tokenize, type Replacement, type Token } from './sql_tokens.ts';
 import { emptyRelation, partitionsRelation, quoteIdent, type QueryRange } from './views_sql.ts';
+import { planTableFunctions, processSpansRelation, type ProcessSpansCall, type TableFunctionCall } from './table_functions_plan.ts';
 
 /** A user error in the query text or its arguments (→ invalid_argument). */
 export class PlanError extends Error {
@@ -38,6 +39,10 @@ export interface QueryPlan {
   globals: { view: GlobalView; source?: ViewSource }[];
   /** view_instance calls of the query, by character range. */
   instances: { start: number; end: number; source: ViewSource }[];
+  /** Table functions evaluated in the query's DuckDB session (table_functions.ts), innermost first. */
+  functions: TableFunctionCall[];
+  /** process_spans calls, whose thread_spans/async_events instances are materialized like view_instance. */
+  processSpans: ProcessSpansCall[];
   sql: string;
   range: QueryRange | undefined;
   /** The statement's leading keyword (select, with, show, …). */
@@ -48,6 +53,8 @@ export interface PlanOptions {
   globalViews?: readonly GlobalView[];
   /** false: no JIT materialization and no files (schema discovery). */
   materialize: boolean;
+  /** Whether admin functions (🔒 in analytics.md §2) exist for this caller; default true. */
+  adminAllowed?: boolean;
 }
 
 async function globalSource(ctx: LakehouseContext, view: GlobalView, range: QueryRange | undefined, materialize: boolean): Promise<ViewSource> {
@@ -76,27 +83,33 @@ export async function planQuery(ctx: LakehouseContext, sql: string, range: Query
 
   const instances: QueryPlan['instances'] = [];
   const byKey = new Map<string, ViewSource>();
-  for (const call of findCalls(toks, ['view_instance'])) {
-    const setName = call.args[0] ? literalArg(toks, call.args[0]) : undefined;
-    if (setName === undefined) throw new PlanError(`First argument to view_instance must be a string (the view set name), given ${call.args[0] ? sqlOf(sql, toks, call.args[0]) : 'nothing'}`);
-    const instanceId = call.args[1] ? literalArg(toks, call.args[1]) : undefined;
-    if (instanceId === undefined) throw new PlanError(`Second argument to view_instance must be a string (the view instance id), given ${call.args[1] ? sqlOf(sql, toks, call.args[1]) : 'nothing'}`);
-    if (call.args.length > 2) throw new PlanError('view_instance takes two arguments');
+  const resolve = async (setName: string, instanceId: string) => {
     const key = `${setName}\u0000${instanceId}`;
     let source = byKey.get(key);
     if (!source) {
       source = await instanceSource(ctx, globalViews, setName, instanceId, range, options.materialize);
       byKey.set(key, source);
     }
+    return source;
+  };
+  for (const call of findCalls(toks, ['view_instance'])) {
+    const setName = call.args[0] ? literalArg(toks, call.args[0]) : undefined;
+    if (setName === undefined) throw new PlanError(`First argument to view_instance must be a string (the view set name), given ${call.args[0] ? sqlOf(sql, toks, call.args[0]) : 'nothing'}`);
+    const instanceId = call.args[1] ? literalArg(toks, call.args[1]) : undefined;
+    if (instanceId === undefined) throw new PlanError(`Second argument to view_instance must be a string (the view instance id), given ${call.args[1] ? sqlOf(sql, toks, call.args[1]) : 'nothing'}`);
+    if (call.args.length > 2) throw new PlanError('view_instance takes two arguments');
+    const source = await resolve(setName, instanceId);
     instances.push({ start: toks[call.nameIndex]!.start, end: toks[call.close]!.end, source });
   }
+
+  const { functions, processSpans } = await planTableFunctions(ctx, sql, toks, { adminAllowed: options.adminAllowed ?? true, materialize: options.materialize, range, resolve });
 
   const globals: QueryPlan['globals'] = [];
   for (const view of globalViews) {
     const used = named.has(view.setName) || (MERGED_ON_READ.has(view.setName) && named.has(partitionsTable(view.setName)));
     globals.push({ view, source: used ? await globalSource(ctx, view, range, options.materialize) : undefined });
   }
-  return { globals, instances, sql, range, keyword };
+  return { globals, instances, functions, processSpans, sql, range, keyword };
 }
 
 function sqlOf(sql: string, toks: readonly Token[], [from, to]: [number, number]): string {
@@ -128,6 +141,7 @@ export function planKeys(plan: QueryPlan): string[] {
   const keys = new Set<string>();
   for (const g of plan.globals) for (const k of g.source?.keys ?? []) keys.add(k);
   for (const i of plan.instances) for (const k of i.source.keys) keys.add(k);
+  for (const p of plan.processSpans) for (const s of p.sources) for (const k of s.source.keys) keys.add(k);
   return [...keys];
 }
 
@@ -156,17 +170,36 @@ export function globalViewStatements(plan: QueryPlan, pathOf: (key: string) => s
   return statements;
 }
 
-/** The SQL DuckDB runs: view_instance calls substituted, arrow_cast and SHOW TABLES rewritten. */
-export function renderSql(plan: QueryPlan, pathOf: (key: string) => string): string {
-  const replacements: Replacement[] = plan.instances.map((i) => ({ start: i.start, end: i.end, text: `(${sourceRelation(i.source, plan.range, pathOf)})` }));
-  let sql = applyReplacements(plan.sql, replacements);
+/** Substitutions of the plan-time calls (view_instance, process_spans), by character range of the query. */
+function planReplacements(plan: QueryPlan, pathOf: (key: string) => string): Replacement[] {
+  return [
+    ...plan.instances.map((i) => ({ start: i.start, end: i.end, text: `(${sourceRelation(i.source, plan.range, pathOf)})` })),
+    ...plan.processSpans.map((p) => ({ start: p.start, end: p.end, text: `(${processSpansRelation(p, (s) => sourceRelation(s, plan.range, pathOf))})` })),
+  ];
+}
+
+/**
+ * The SQL of the query's characters [start, end) (a table function's argument) with the calls inside
+ * it substituted: plan-time ones and the session-time `evaluated` ones.
+ */
+export function renderFragment(plan: QueryPlan, pathOf: (key: string) => string, start: number, end: number, evaluated: readonly Replacement[]): string {
+  const inside = [...planReplacements(plan, pathOf), ...evaluated]
+    .filter((r) => r.start >= start && r.end <= end)
+    .map((r) => ({ ...r, start: r.start - start, end: r.end - start }));
+  return rewriteValueAggregates(rewriteArrowCasts(applyReplacements(plan.sql.slice(start, end), inside)));
+}
+
+/** The SQL DuckDB runs: view_instance and table-function calls substituted, arrow_cast and SHOW TABLES rewritten. */
+export function renderSql(plan: QueryPlan, pathOf: (key: string) => string, evaluated: readonly Replacement[] = []): string {
+  let sql = applyReplacements(plan.sql, [...planReplacements(plan, pathOf), ...evaluated]);
   sql = rewriteArrowCasts(sql);
   sql = rewriteValueAggregates(sql);
   const toks = significant(tokenize(sql));
   while (toks.length && toks[toks.length - 1]!.text === ';') toks.pop();
   if (toks.length === 2 && toks[0]!.text.toLowerCase() === 'show' && toks[1]!.text.toLowerCase() === 'tables') {
     // DataFusion's SHOW TABLES is information_schema.tables.
-    sql = 'SELECT table_catalog, table_schema, table_name, table_type FROM information_schema.tables';
+    // The session's temporary tables (table-function results) are not the user's.
+    sql = `SELECT table_catalog, table_schema, table_name, table_type FROM information_schema.tables WHERE table_catalog <> 'temp'`;
   }
   return sql;
 }

@@ -1,0 +1,122 @@
+// Output schemas and rows of the read-only lake table functions: list_partitions, list_view_sets and
+// parse_block (reference analytics.md §2.1). Timestamps are TIMESTAMP_NS without zone, as the views'.
+import { TransitObject, decodeTransitPayload, type TransitValue } from '@micromegas/transit';
+import { fetchBlockPayload } from '../block_source.ts';
+import { encodeJsonb } from '../jsonb.ts';
+import { fetchBlocksWithContext } from '../metadata.ts';
+import type { GlobalView, LakehouseContext } from '../lakehouse/view.ts';
+import { asyncEventsSchema, netSpansSchema, threadSpansSchema } from '../spans/index.ts';
+import { formatTimestampNanos, parseTimestampNanos, type Nanos } from '../time.ts';
+import { IMAGES_SCHEMA_HASH, imagesSchema } from '../views/images.ts';
+import { PlanError } from './plan.ts';
+import type { QueryRange } from './views_sql.ts';
+
+export type Row = unknown[];
+
+const LOG: [string, string][] = [['time', 'TIMESTAMP_NS'], ['msg', 'VARCHAR']];
+
+/** Column names and DuckDB types of each table function's output. */
+export const OUTPUTS: Readonly<Record<string, readonly (readonly [string, string])[]>> = {
+  list_partitions: [
+    ['view_set_name', 'VARCHAR'], ['view_instance_id', 'VARCHAR'], ['begin_insert_time', 'TIMESTAMP_NS'], ['end_insert_time', 'TIMESTAMP_NS'],
+    ['min_event_time', 'TIMESTAMP_NS'], ['max_event_time', 'TIMESTAMP_NS'], ['updated', 'TIMESTAMP_NS'], ['file_path', 'VARCHAR'],
+    ['file_size', 'BIGINT'], ['file_schema_hash', 'BLOB'], ['source_data_hash', 'BLOB'], ['num_rows', 'BIGINT'],
+    ['partition_format_version', 'INTEGER'], ['sort_order', 'VARCHAR[]'], ['max_sort_key_time', 'TIMESTAMP_NS'],
+  ],
+  list_view_sets: [['view_set_name', 'VARCHAR'], ['current_schema_hash', 'BLOB'], ['schema', 'VARCHAR'], ['has_view_maker', 'BOOLEAN'], ['global_instance_available', 'BOOLEAN']],
+  parse_block: [['object_index', 'BIGINT'], ['type_name', 'VARCHAR'], ['value', 'BLOB']],
+  jsonb_each: [['key', 'VARCHAR'], ['value', 'BLOB']],
+  jsonb_array_elements: [['value', 'BLOB']],
+  expand_histogram: [['bin_center', 'DOUBLE'], ['count', 'UBIGINT']],
+  materialize_partitions: LOG,
+  regenerate_partitions: LOG,
+  retire_partitions: LOG,
+};
+
+interface CatalogRow {
+  view_set_name: string;
+  view_instance_id: string;
+  begin_insert_time: string;
+  end_insert_time: string;
+  min_event_time: string | null;
+  max_event_time: string | null;
+  updated: string;
+  file_path: string | null;
+  file_size: string | null;
+  file_schema_hash: Uint8Array;
+  source_data_hash: Uint8Array;
+  num_rows: string;
+  partition_format_version: number;
+  sort_order: string[] | null;
+  max_sort_key_time: string | null;
+}
+
+export async function listPartitionRows(ctx: LakehouseContext): Promise<Row[]> {
+  const { rows } = await ctx.lake.db.query<CatalogRow>(
+    `SELECT view_set_name, view_instance_id, begin_insert_time, end_insert_time, min_event_time, max_event_time, updated,
+            file_path, file_size, file_schema_hash, source_data_hash, num_rows, partition_format_version, sort_order, max_sort_key_time
+       FROM lakehouse_partitions`,
+  );
+  const ts = (v: string | null) => (v === null ? null : parseTimestampNanos(v));
+  return rows.map((r) => [
+    r.view_set_name, r.view_instance_id, ts(r.begin_insert_time), ts(r.end_insert_time), ts(r.min_event_time), ts(r.max_event_time), ts(r.updated),
+    r.file_path, BigInt(r.file_size ?? 0), r.file_schema_hash, r.source_data_hash, BigInt(r.num_rows), Number(r.partition_format_version), r.sort_order, ts(r.max_sort_key_time),
+  ]);
+}
+
+/** Per-instance view sets (makeJitView) with their schemas; log_entries and measures also have a global instance. */
+const JIT_SETS = [
+  { name: 'thread_spans', schema: threadSpansSchema, hash: Uint8Array.of(3) },
+  { name: 'async_events', schema: asyncEventsSchema, hash: Uint8Array.of(3) },
+  { name: 'net_spans', schema: netSpansSchema, hash: Uint8Array.of(2) },
+  { name: 'images', schema: imagesSchema, hash: IMAGES_SCHEMA_HASH },
+];
+
+export function listViewSetRows(globalViews: readonly GlobalView[]): Row[] {
+  const withMaker = new Set(['log_entries', 'measures']);
+  const rows: Row[] = globalViews.map((v) => [v.setName, v.schemaHash, v.schema.toString(), withMaker.has(v.setName), true]);
+  for (const s of JIT_SETS) rows.push([s.name, s.hash, s.schema.toString(), true, false]);
+  return rows;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const FORMAT_TRANSIT = 'micromegas-transit';
+
+/** A transit value as JSON-like data: objects carry their type in `__type`, bytes are described. */
+function transitToJson(v: TransitValue): unknown {
+  if (v instanceof TransitObject) {
+    const out: Record<string, unknown> = { __type: v.typeName };
+    for (const [k, m] of v.members) out[k] = transitToJson(m);
+    return out;
+  }
+  if (v instanceof Uint8Array) return `<binary ${v.length} bytes>`;
+  return v;
+}
+
+export async function parseBlockRows(ctx: LakehouseContext, blockId: string, range: QueryRange | undefined): Promise<Row[]> {
+  if (!UUID.test(blockId)) throw new PlanError(`parse_block: '${blockId}' is not a valid block id`);
+  const params: unknown[] = [blockId.toLowerCase()];
+  let where = 'b.block_id = $1';
+  if (range) {
+    // The `blocks` view's reading of the query range (§1.3).
+    params.push(formatTimestampNanos(range.end), formatTimestampNanos(range.begin));
+    where += ' AND b.begin_time <= $2 AND b.insert_time >= $3';
+  }
+  const [found] = await fetchBlocksWithContext(ctx.lake.db, where, params);
+  if (!found) {
+    const iso = (ns: Nanos) => formatTimestampNanos(ns);
+    throw new PlanError(range
+      ? `parse_block: block '${blockId}' not found in \`blocks\` for the queried range [${iso(range.begin)}, ${iso(range.end)}]. The block may be outside the query's time range — widen the range to include it.`
+      : `parse_block: block '${blockId}' not found in \`blocks\`.`);
+  }
+  const { block, stream } = found;
+  if (stream.format !== FORMAT_TRANSIT) throw new PlanError(`parse_block: no decoder for streams.format='${stream.format}' (known formats: ${FORMAT_TRANSIT})`);
+  const payload = await fetchBlockPayload(ctx.lake.blobs, block);
+  const { objects } = decodeTransitPayload(stream, payload);
+  const rows: Row[] = [];
+  objects.forEach((o, i) => {
+    // Non-object top-level values keep their ordinal but have no row, as upstream.
+    if (o instanceof TransitObject) rows.push([block.objectOffset + BigInt(i), o.typeName, encodeJsonb(transitToJson(o))]);
+  });
+  return rows;
+}
