@@ -84,17 +84,33 @@ async function filesOf(bench: BenchLake, view: Query['view'], r: Range): Promise
   return (await analytics.localObjectPaths(bench.lake.blobs, parts.map((p) => p.filePath!))).paths;
 }
 
-/** Median of `runs` after one warm-up; a run may report its own time (the pyarrow client does). */
-async function timed(runs: number, fn: () => Promise<{ rows: () => number; ms?: number }>): Promise<{ ms: number; rows: number }> {
-  let last = await fn(); // warm-up
-  const samples: number[] = [];
+type Timed = () => Promise<{ rows: () => number; ms?: number }>;
+
+/**
+ * One warm-up of each, then `runs` rounds running each once in turn (so that load from outside
+ * falls on all of them alike); the median per system. A run may report its own time (pyarrow does).
+ */
+async function interleaved(runs: number, fns: Timed[]): Promise<{ ms: number; rows: number }[]> {
+  const last = [];
+  for (const fn of fns) last.push(await fn());
+  const samples: number[][] = fns.map(() => []);
   for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    last = await fn();
-    samples.push(last.ms ?? performance.now() - t0);
+    for (const [k, fn] of fns.entries()) {
+      const t0 = performance.now();
+      last[k] = await fn();
+      samples[k]!.push(last[k]!.ms ?? performance.now() - t0);
+    }
   }
-  return { ms: median(samples), rows: last.rows() };
+  return last.map((l, k) => ({ ms: median(samples[k]!), rows: l.rows() }));
 }
+
+async function inProcess(sql: string, r: Range): Promise<{ rows: () => number }> {
+  const res = await engine.execute({ sql, begin: r.begin, end: r.end, caller: { name: 'bench', admin: true }, queryId: randomUUID() });
+  let n = 0;
+  for await (const b of res.batches) n += b.numRows;
+  return { rows: () => n };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** pyarrow Flight client in a child process: one JSON line per query each way. */
@@ -133,6 +149,7 @@ const sqlList = (paths: string[]) => `[${paths.map((p) => `'${p}'`).join(', ')}]
 
 interface Row { q: Query; files: number; rows: number[]; ours: number; engine: number; duck: number; chdb: number }
 const table: Row[] = [];
+const probes: [string, number][] = [];
 try {
   for (const q of queries(info.spanProcess.streamId)) {
     const r = ranges[q.range];
@@ -143,33 +160,61 @@ try {
     const chSrc = files.map((f) => `SELECT * FROM file('${f}', Parquet)`).join(' UNION ALL ');
     const chSql = `${q.ch.replace('{src}', `(SELECT * FROM (${chSrc}) WHERE ${pred.ch})`)} SETTINGS max_threads = ${THREADS}, output_format_arrow_compression_method = 'none'`;
 
-    const ours = await timed(RUNS, async () => {
-      const out = await py.run(q.ours, r);
-      return { rows: () => out.rows, ms: out.ms };
-    });
-    // Same engine without gRPC, Arrow IPC and the client: what the network path adds.
-    const inProcess = await timed(RUNS, async () => {
-      const res = await engine.execute({ sql: q.ours, begin: r.begin, end: r.end, caller: { name: 'bench', admin: true }, queryId: randomUUID() });
-      let n = 0;
-      for await (const b of res.batches) n += b.numRows;
-      return { rows: () => n };
-    });
-    const direct = await timed(RUNS, async () => {
-      const res = await duckConn.run(duckSql);
-      let n = 0;
-      for (let c = await res.fetchChunk(); c && c.rowCount > 0; c = await res.fetchChunk()) n += c.rowCount;
-      return { rows: () => n };
-    });
-    const ch = await timed(RUNS, async () => {
-      const res = await queryAsync(chSql, { format: 'ArrowStream' });
-      const bytes = res.bytes();
-      return { rows: () => tableFromIPC(bytes).numRows };
-    });
+    type Run = () => Promise<{ rows: () => number; ms?: number }>;
+    const runs: Run[] = [
+      async () => {
+        const out = await py.run(q.ours, r);
+        return { rows: () => out.rows, ms: out.ms };
+      },
+      // Same engine without gRPC, Arrow IPC and the client: what the network path adds.
+      () => inProcess(q.ours, r),
+      async () => {
+        const res = await duckConn.run(duckSql);
+        let n = 0;
+        for (let c = await res.fetchChunk(); c && c.rowCount > 0; c = await res.fetchChunk()) n += c.rowCount;
+        return { rows: () => n };
+      },
+      async () => {
+        const bytes = (await queryAsync(chSql, { format: 'ArrowStream' })).bytes();
+        return { rows: () => tableFromIPC(bytes).numRows };
+      },
+    ];
+    const [ours, engineRun, direct, ch] = await interleaved(RUNS, runs);
     // pyarrow's own timing is the FlightSQL latency; the others are timed here.
-    table.push({ q, files: files.length, rows: [ours.rows, inProcess.rows, direct.rows, ch.rows], ours: ours.ms, engine: inProcess.ms, duck: direct.ms, chdb: ch.ms });
+    table.push({ q, files: files.length, rows: [ours!.rows, engineRun!.rows, direct!.rows, ch!.rows], ours: ours!.ms, engine: engineRun!.ms, duck: direct!.ms, chdb: ch!.ms });
     const last = table[table.length - 1]!;
     console.error(`[bench] ${q.name}: ours ${last.ours.toFixed(1)} ms, engine ${last.engine.toFixed(1)}, duckdb ${last.duck.toFixed(1)}, chdb ${last.chdb.toFixed(1)} (rows ${last.rows.join('/')})`);
   }
+  // Fixed costs of a query in our engine, measured on their own.
+  const lakeRange = ranges.lake;
+  const jitView = await analytics.makeJitView(bench.house, 'thread_spans', info.spanProcess.streamId);
+  const logRef = { setName: 'log_entries', instanceId: 'global', schemaHash: analytics.LOG_ENTRIES_SCHEMA_HASH };
+  const probeNames = [
+    'SELECT 1 through FlightSQL (pyarrow)', 'SELECT 1, engine in-process', 'new DuckDB instance: create, connect, close',
+    'catalog: current log_entries partitions', 'JIT check of an up-to-date thread_spans instance',
+  ];
+  const probeResults = await interleaved(RUNS, [
+    async () => {
+      const out = await py.run('SELECT 1 AS x', lakeRange);
+      return { rows: () => out.rows, ms: out.ms };
+    },
+    () => inProcess('SELECT 1 AS x', lakeRange),
+    async () => {
+      const i = await DuckDBInstance.create(':memory:', { threads: String(THREADS), memory_limit: '4GB' });
+      (await i.connect()).closeSync();
+      i.closeSync();
+      return { rows: () => 0 };
+    },
+    async () => {
+      const n = (await analytics.currentPartitions(bench.house, logRef, lakeRange)).length;
+      return { rows: () => n };
+    },
+    async () => {
+      await analytics.jitUpdate(bench.house, jitView, { begin: info.spanProcess.begin, end: info.spanProcess.end });
+      return { rows: () => 0 };
+    },
+  ]);
+  probes.push(...probeResults.map((p, i) => [probeNames[i]!, p.ms] as [string, number]));
 } finally {
   py.close();
   await server.close();
@@ -188,3 +233,5 @@ for (const t of table) {
   const rows = new Set(t.rows).size === 1 ? String(t.rows[0]) : t.rows.join('/');
   console.log(`| ${t.q.name} | ${t.q.range} | ${t.files} | ${rows} | ${t.ours.toFixed(1)} | ${t.engine.toFixed(1)} | ${t.duck.toFixed(1)} | ${t.chdb.toFixed(1)} | ${(t.ours / t.duck).toFixed(2)}× |`);
 }
+console.log('\n| fixed cost | ms |\n|---|---|');
+for (const [name, ms] of probes) console.log(`| ${name} | ${ms.toFixed(1)} |`);
