@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d node_modules ] || npm ci
 bash scripts/ensure-services.sh
-for pkg in transit tracing ingestion analytics; do
+for pkg in transit tracing ingestion analytics flightsql; do
   echo "== @micromegas/$pkg"
   npm run --silent -w "@micromegas/$pkg" bench
   echo
