@@ -1,16 +1,22 @@
-// DuckDB result chunks → Arrow record batches. Fixed-width columns are copied straight out of the
-// vectors' memory and validity masks (both little-endian, LSB-first like Arrow); strings and blobs
-// are copied as bytes. Timestamps of every precision come out as ns with the '+00:00' zone the
-// FlightSQL clients expect (reference analytics.md §8.1); types without an Arrow mapping here are
-// sent as their text form.
+// DuckDB result chunks → Arrow record batches. Vectors are read straight out of DuckDB's memory
+// (values and validity masks are little-endian and LSB-first, like Arrow's); nested types (STRUCT,
+// LIST, MAP, ARRAY) recurse through child vectors, gathering child rows when a parent selects only
+// some of them. Timestamps of every precision come out as ns with the '+00:00' zone the FlightSQL
+// clients expect (reference analytics.md §8.1). Values a mapping cannot hold raise an error instead
+// of wrapping. Types without an Arrow mapping here are sent as DuckDB's text form.
 import duckdb from '@duckdb/node-bindings';
-import { DuckDBTypeId, DuckDBVector, type DuckDBDataChunk, type DuckDBType, type DuckDBListType } from '@duckdb/node-api';
 import {
-  Binary, Bool, Field, Float32, Float64, Int8, Int16, Int32, Int64, List, RecordBatch, Schema, Struct, TimeUnit, Timestamp, Uint8, Uint16, Uint32, Uint64, Utf8,
+  DuckDBTypeId, DuckDBVector, type DuckDBArrayType, type DuckDBDataChunk, type DuckDBDecimalType, type DuckDBEnumType,
+  type DuckDBListType, type DuckDBMapType, type DuckDBStructType, type DuckDBType,
+} from '@duckdb/node-api';
+import {
+  Binary, Bool, DateDay, Decimal, Field, FixedSizeList, Float32, Float64, Int8, Int16, Int32, Int64, IntervalMonthDayNano, List, Map_,
+  RecordBatch, Schema, Struct, TimeMicrosecond, TimeNanosecond, TimeUnit, Timestamp, Uint8, Uint16, Uint32, Uint64, Utf8,
   makeData, type Data, type DataType,
 } from 'apache-arrow';
 
 type RawVector = duckdb.Vector;
+type Sel = readonly number[] | undefined;
 
 /** A growable LSB-first validity bitmap. */
 class Validity {
@@ -25,50 +31,36 @@ class Validity {
     bigger.set(this.bits);
     this.bits = bigger;
   }
-  /** Appends `count` rows whose validity is `mask` (DuckDB's, null when all are valid). */
-  append(mask: Uint8Array | null, count: number): void {
+  /** Appends rows [0, count) of `mask` (DuckDB's, null when all are valid), or its rows `sel`. */
+  append(mask: Uint8Array | null, count: number, sel?: Sel): void {
     this.reserve(count);
     if (!mask) {
-      this.setRange(this.length, count);
-      this.length += count;
-      return;
-    }
-    for (let i = 0; i < count; i++) {
-      if ((mask[i >> 3]! >> (i & 7)) & 1) {
-        const j = this.length + i;
-        this.bits[j >> 3]! |= 1 << (j & 7);
-      } else this.nullCount++;
+      for (let j = this.length; j < this.length + count; j++) this.bits[j >> 3]! |= 1 << (j & 7);
+    } else {
+      for (let k = 0; k < count; k++) {
+        const j = this.length + k;
+        if (isValid(mask, sel ? sel[k]! : k)) this.bits[j >> 3]! |= 1 << (j & 7);
+        else this.nullCount++;
+      }
     }
     this.length += count;
-  }
-  /** Appends the validity of rows `sel` of a vector of `size` rows. */
-  appendSelected(mask: Uint8Array | null, sel: readonly number[]): void {
-    this.reserve(sel.length);
-    sel.forEach((row, k) => {
-      const j = this.length + k;
-      if (this.isValid(mask, row)) this.bits[j >> 3]! |= 1 << (j & 7);
-      else this.nullCount++;
-    });
-    this.length += sel.length;
-  }
-  private setRange(from: number, count: number) {
-    for (let j = from; j < from + count; j++) this.bits[j >> 3]! |= 1 << (j & 7);
   }
   finish(): Uint8Array | undefined {
     return this.nullCount === 0 ? undefined : this.bits.slice(0, (this.length + 7) >> 3);
   }
-  isValid(mask: Uint8Array | null, i: number): boolean {
-    return !mask || ((mask[i >> 3]! >> (i & 7)) & 1) === 1;
-  }
 }
 
-function validityMask(vector: RawVector, count: number): Uint8Array | null {
-  const bytes = duckdb.vector_get_validity(vector, Math.ceil(count / 64) * 8);
-  return bytes ?? null;
+function isValid(mask: Uint8Array | null, i: number): boolean {
+  return !mask || ((mask[i >> 3]! >> (i & 7)) & 1) === 1;
 }
 
-/** Rows a vector must have for `sel` to index it. */
-function rowsSpanned(sel: readonly number[]): number {
+function validityMask(vector: RawVector, rows: number): Uint8Array | null {
+  return duckdb.vector_get_validity(vector, Math.ceil(rows / 64) * 8) ?? null;
+}
+
+/** Rows a vector must have for rows [0, count) or `sel` to index it. */
+function rowsSpanned(count: number, sel: Sel): number {
+  if (!sel) return count;
   let max = -1;
   for (const r of sel) if (r > max) max = r;
   return max + 1;
@@ -77,14 +69,22 @@ function rowsSpanned(sel: readonly number[]): number {
 interface ColumnSink {
   readonly type: DataType;
   /** Appends rows [0, count) of the vector, or the rows listed in `sel` (then count = sel.length). */
-  append(vector: RawVector, count: number, duckType: DuckDBType, sel?: readonly number[]): void;
+  append(vector: RawVector, count: number, sel?: Sel): void;
   finish(): Data;
   reset(): void;
 }
 
 type TypedArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
-type TypedArrayCtor = { new (n: number): TypedArray; BYTES_PER_ELEMENT: number };
+type TypedArrayCtor<T extends TypedArray = TypedArray> = { new (n: number): T; BYTES_PER_ELEMENT: number };
 
+function grow<T extends TypedArray>(array: T, needed: number): T {
+  if (needed <= array.length) return array;
+  const bigger = new (array.constructor as TypedArrayCtor<T>)(Math.max(needed, array.length * 2));
+  bigger.set(array as never);
+  return bigger;
+}
+
+/** Fixed-width values DuckDB and Arrow lay out identically (optionally scaled to ns). */
 class FixedSink implements ColumnSink {
   private values: TypedArray;
   private length = 0;
@@ -92,44 +92,83 @@ class FixedSink implements ColumnSink {
   constructor(
     readonly type: DataType,
     private readonly ctor: TypedArrayCtor,
-    /** Bytes per value in DuckDB's vector (HUGEINT: 16, read as its low 8). */
-    private readonly sourceWidth = ctor.BYTES_PER_ELEMENT,
     /** Multiplier to nanoseconds for timestamps. */
     private readonly scale = 1n,
   ) {
     this.values = new ctor(1024);
   }
-  append(vector: RawVector, count: number, _t: DuckDBType, sel?: readonly number[]): void {
-    if (this.length + count > this.values.length) {
-      const bigger = new this.ctor(Math.max(this.length + count, this.values.length * 2));
-      bigger.set(this.values as never);
-      this.values = bigger;
-    }
-    const size = sel ? rowsSpanned(sel) : count;
-    const raw = duckdb.vector_get_data(vector, size * this.sourceWidth);
+  append(vector: RawVector, count: number, sel?: Sel): void {
+    this.values = grow(this.values, this.length + count);
+    const size = rowsSpanned(count, sel);
     const width = this.ctor.BYTES_PER_ELEMENT;
-    if (this.sourceWidth === width && !sel) {
-      const src = new this.ctor(count);
-      new Uint8Array(src.buffer).set(raw.subarray(0, count * width));
-      if (this.scale !== 1n) for (let i = 0; i < count; i++) (src as BigInt64Array)[i]! *= this.scale;
-      this.values.set(src as never, this.length);
+    const raw = duckdb.vector_get_data(vector, size * width);
+    if (!sel) {
+      new Uint8Array(this.values.buffer, this.length * width, count * width).set(raw.subarray(0, count * width));
     } else {
-      // Selected rows, or HUGEINT read as its low 64 bits (the value whenever it fits in an int64).
       const all = new this.ctor(size);
-      if (this.sourceWidth === width) new Uint8Array(all.buffer).set(raw.subarray(0, size * width));
-      else {
-        const view = new DataView(raw.buffer, raw.byteOffset, size * this.sourceWidth);
-        for (let i = 0; i < size; i++) (all as BigInt64Array)[i] = view.getBigInt64(i * this.sourceWidth, true);
-      }
-      for (let k = 0; k < count; k++) {
-        let v = all[sel ? sel[k]! : k]!;
-        if (this.scale !== 1n) v = (v as bigint) * this.scale;
-        (this.values as BigInt64Array)[this.length + k] = v as bigint;
-      }
+      new Uint8Array(all.buffer).set(raw.subarray(0, size * width));
+      for (let k = 0; k < count; k++) this.values[this.length + k] = all[sel[k]!]!;
     }
     const mask = validityMask(vector, size);
-    if (sel) this.validity.appendSelected(mask, sel);
-    else this.validity.append(mask, count);
+    if (this.scale !== 1n) this.scaleRange(mask, count, sel);
+    this.validity.append(mask, count, sel);
+    this.length += count;
+  }
+  private scaleRange(mask: Uint8Array | null, count: number, sel: Sel) {
+    const values = this.values as BigInt64Array;
+    const limit = 0x7fffffffffffffffn / this.scale;
+    for (let k = 0; k < count; k++) {
+      const v = values[this.length + k]!;
+      if (!isValid(mask, sel ? sel[k]! : k)) continue;
+      if (v > limit || v < -limit) throw new RangeError(`timestamp ${v} (${this.scale === 1000n ? 'µs' : this.scale === 1_000_000n ? 'ms' : 's'}) is outside the nanosecond range (years 1677-2262); cast it to VARCHAR`);
+      values[this.length + k] = v * this.scale;
+    }
+  }
+  finish(): Data {
+    return makeData({ type: this.type, length: this.length, nullCount: this.validity.nullCount, nullBitmap: this.validity.finish(), data: this.values.slice(0, this.length) } as never);
+  }
+  reset(): void {
+    this.length = 0;
+    this.validity = new Validity();
+  }
+}
+
+/** Reads 16-byte values (HUGEINT, UHUGEINT, DECIMAL storage, INTERVAL, UUID) of the listed rows. */
+function eachRow16(vector: RawVector, count: number, sel: Sel, fn: (view: DataView, at: number, k: number) => void): Uint8Array | null {
+  const size = rowsSpanned(count, sel);
+  const raw = duckdb.vector_get_data(vector, size * 16);
+  const view = new DataView(raw.buffer, raw.byteOffset, size * 16);
+  const mask = validityMask(vector, size);
+  for (let k = 0; k < count; k++) {
+    const i = sel ? sel[k]! : k;
+    if (isValid(mask, i)) fn(view, i * 16, k);
+  }
+  return mask;
+}
+
+/** HUGEINT / UHUGEINT as Int64 / UInt64 (what DataFusion's sum of integers gives); a value that does
+ * not fit raises an error rather than wrapping. */
+class WideIntSink implements ColumnSink {
+  readonly type: Int64 | Uint64;
+  private values: BigInt64Array | BigUint64Array;
+  private length = 0;
+  private validity = new Validity();
+  constructor(private readonly signed: boolean) {
+    this.type = signed ? new Int64() : new Uint64();
+    this.values = signed ? new BigInt64Array(1024) : new BigUint64Array(1024);
+  }
+  append(vector: RawVector, count: number, sel?: Sel): void {
+    this.values = grow(this.values, this.length + count);
+    const mask = eachRow16(vector, count, sel, (view, at, k) => {
+      const lo = view.getBigUint64(at, true);
+      const hi = this.signed ? view.getBigInt64(at + 8, true) : view.getBigUint64(at + 8, true);
+      const fits = this.signed ? hi === (lo >> 63n === 1n ? -1n : 0n) : hi === 0n;
+      if (!fits) {
+        throw new RangeError(`${this.signed ? 'HUGEINT' : 'UHUGEINT'} value ${(hi << 64n) | lo} does not fit in ${this.signed ? 'Int64' : 'UInt64'}; cast it to DOUBLE or DECIMAL(38,0) in the query`);
+      }
+      this.values[this.length + k] = lo; // typed-array stores reduce mod 2^64: the bit pattern is the value
+    });
+    this.validity.append(mask, count, sel);
     this.length += count;
   }
   finish(): Data {
@@ -141,19 +180,93 @@ class FixedSink implements ColumnSink {
   }
 }
 
+/** DECIMAL(p, s) → Decimal128(p, s): DuckDB's int16/32/64/128 storage sign-extended to 128 bits. */
+class DecimalSink implements ColumnSink {
+  readonly type: Decimal;
+  private values = new BigInt64Array(2048); // (low, high) words
+  private length = 0;
+  private validity = new Validity();
+  private readonly storageWidth: number;
+  constructor(t: DuckDBDecimalType) {
+    this.type = new Decimal(t.scale, t.width, 128);
+    this.storageWidth = t.width <= 4 ? 2 : t.width <= 9 ? 4 : t.width <= 18 ? 8 : 16;
+  }
+  append(vector: RawVector, count: number, sel?: Sel): void {
+    this.values = grow(this.values, 2 * (this.length + count));
+    const w = this.storageWidth;
+    const size = rowsSpanned(count, sel);
+    const raw = duckdb.vector_get_data(vector, size * w);
+    const view = new DataView(raw.buffer, raw.byteOffset, size * w);
+    const mask = validityMask(vector, size);
+    for (let k = 0; k < count; k++) {
+      const i = sel ? sel[k]! : k;
+      if (!isValid(mask, i)) continue;
+      const at = 2 * (this.length + k);
+      if (w === 16) {
+        this.values[at] = view.getBigInt64(i * 16, true);
+        this.values[at + 1] = view.getBigInt64(i * 16 + 8, true);
+      } else {
+        const v = w === 2 ? BigInt(view.getInt16(i * 2, true)) : w === 4 ? BigInt(view.getInt32(i * 4, true)) : view.getBigInt64(i * 8, true);
+        this.values[at] = v;
+        this.values[at + 1] = v < 0n ? -1n : 0n;
+      }
+    }
+    this.validity.append(mask, count, sel);
+    this.length += count;
+  }
+  finish(): Data {
+    const data = new Uint32Array(this.values.slice(0, 2 * this.length).buffer);
+    return makeData({ type: this.type, length: this.length, nullCount: this.validity.nullCount, nullBitmap: this.validity.finish(), data });
+  }
+  reset(): void {
+    this.values.fill(0n);
+    this.length = 0;
+    this.validity = new Validity();
+  }
+}
+
+/** INTERVAL (months, days, µs) → Interval(MonthDayNano) (months, days, ns). */
+class IntervalSink implements ColumnSink {
+  readonly type = new IntervalMonthDayNano();
+  private values = new Int32Array(4096);
+  private length = 0;
+  private validity = new Validity();
+  append(vector: RawVector, count: number, sel?: Sel): void {
+    this.values = grow(this.values, 4 * (this.length + count));
+    const out = new DataView(this.values.buffer);
+    const limit = 0x7fffffffffffffffn / 1000n;
+    const mask = eachRow16(vector, count, sel, (view, at, k) => {
+      const micros = view.getBigInt64(at + 8, true);
+      if (micros > limit || micros < -limit) throw new RangeError(`INTERVAL of ${micros} µs does not fit in nanoseconds; cast it to VARCHAR`);
+      const o = 16 * (this.length + k);
+      out.setInt32(o, view.getInt32(at, true), true);
+      out.setInt32(o + 4, view.getInt32(at + 4, true), true);
+      out.setBigInt64(o + 8, micros * 1000n, true);
+    });
+    this.validity.append(mask, count, sel);
+    this.length += count;
+  }
+  finish(): Data {
+    return makeData({ type: this.type, length: this.length, nullCount: this.validity.nullCount, nullBitmap: this.validity.finish(), data: this.values.slice(0, 4 * this.length) } as never);
+  }
+  reset(): void {
+    this.values.fill(0);
+    this.length = 0;
+    this.validity = new Validity();
+  }
+}
+
 class BoolSink implements ColumnSink {
   readonly type = new Bool();
   private bits = new Validity();
   private validity = new Validity();
-  append(vector: RawVector, count: number, _t: DuckDBType, sel?: readonly number[]): void {
-    const size = sel ? rowsSpanned(sel) : count;
+  append(vector: RawVector, count: number, sel?: Sel): void {
+    const size = rowsSpanned(count, sel);
     const raw = duckdb.vector_get_data(vector, size);
-    const mask = validityMask(vector, size);
     const packed = new Uint8Array((count + 7) >> 3);
-    for (let i = 0; i < count; i++) if (raw[sel ? sel[i]! : i]) packed[i >> 3]! |= 1 << (i & 7);
+    for (let k = 0; k < count; k++) if (raw[sel ? sel[k]! : k]) packed[k >> 3]! |= 1 << (k & 7);
     this.bits.append(packed, count);
-    if (sel) this.validity.appendSelected(mask, sel);
-    else this.validity.append(mask, count);
+    this.validity.append(validityMask(vector, size), count, sel);
   }
   finish(): Data {
     return makeData({ type: this.type, length: this.bits.length, nullCount: this.validity.nullCount, nullBitmap: this.validity.finish(), data: this.bits.bits.slice(0, (this.bits.length + 7) >> 3) });
@@ -174,42 +287,30 @@ class BytesSink implements ColumnSink {
   constructor(readonly type: Utf8 | Binary) {}
 
   private pushBytes(bytes: Uint8Array) {
-    if (this.byteLength + bytes.length > this.data.length) {
-      const bigger = new Uint8Array(Math.max(this.byteLength + bytes.length, this.data.length * 2));
-      bigger.set(this.data.subarray(0, this.byteLength));
-      this.data = bigger;
-    }
+    this.data = grow(this.data, this.byteLength + bytes.length);
     this.data.set(bytes, this.byteLength);
     this.byteLength += bytes.length;
   }
-  private reserveRows(count: number) {
-    if (this.length + count + 1 > this.offsets.length) {
-      const bigger = new Int32Array(Math.max(this.length + count + 1, this.offsets.length * 2));
-      bigger.set(this.offsets.subarray(0, this.length + 1));
-      this.offsets = bigger;
-    }
-  }
-  append(vector: RawVector, count: number, _t: DuckDBType, sel?: readonly number[]): void {
-    this.reserveRows(count);
-    const size = sel ? rowsSpanned(sel) : count;
+  append(vector: RawVector, count: number, sel?: Sel): void {
+    this.offsets = grow(this.offsets, this.length + count + 1);
+    const size = rowsSpanned(count, sel);
     const raw = duckdb.vector_get_data(vector, size * 16);
     const view = new DataView(raw.buffer, raw.byteOffset, size * 16);
     const mask = validityMask(vector, size);
     for (let k = 0; k < count; k++) {
       const i = sel ? sel[k]! : k;
-      if (this.validity.isValid(mask, i)) {
+      if (isValid(mask, i)) {
         const len = view.getUint32(i * 16, true);
         if (len <= 12) this.pushBytes(raw.subarray(i * 16 + 4, i * 16 + 4 + len));
         else this.pushBytes(duckdb.get_data_from_pointer(raw.buffer as ArrayBuffer, raw.byteOffset + i * 16 + 8, len));
       }
       this.offsets[++this.length] = this.byteLength;
     }
-    if (sel) this.validity.appendSelected(mask, sel);
-    else this.validity.append(mask, count);
+    this.validity.append(mask, count, sel);
   }
   /** Appends strings produced in JS (text forms of other types). */
   appendStrings(values: (string | null)[]): void {
-    this.reserveRows(values.length);
+    this.offsets = grow(this.offsets, this.length + values.length + 1);
     const encoder = new TextEncoder();
     const mask = new Uint8Array((values.length + 7) >> 3);
     values.forEach((v, i) => {
@@ -235,17 +336,15 @@ class BytesSink implements ColumnSink {
   }
 }
 
-/** Any other type, sent as its text form. */
-class TextSink implements ColumnSink {
+/** Utf8 rendered in JS: `render` reads a vector of `size` rows and returns each row's text. */
+class RenderedTextSink implements ColumnSink {
   readonly type = new Utf8();
   private inner = new BytesSink(new Utf8());
-  append(vector: RawVector, count: number, duckType: DuckDBType, sel?: readonly number[]): void {
-    const v = DuckDBVector.create(vector, sel ? rowsSpanned(sel) : count, duckType);
+  constructor(private readonly render: (vector: RawVector, size: number) => (row: number) => string | null) {}
+  append(vector: RawVector, count: number, sel?: Sel): void {
+    const text = this.render(vector, rowsSpanned(count, sel));
     const values: (string | null)[] = [];
-    for (let k = 0; k < count; k++) {
-      const item = v.getItem(sel ? sel[k]! : k);
-      values.push(item === null ? null : String(item));
-    }
+    for (let k = 0; k < count; k++) values.push(text(sel ? sel[k]! : k));
     this.inner.appendStrings(values);
   }
   finish(): Data {
@@ -256,42 +355,105 @@ class TextSink implements ColumnSink {
   }
 }
 
+/** DuckDB's own text form (types with no Arrow mapping here). */
+function duckText(t: DuckDBType) {
+  return (vector: RawVector, size: number) => {
+    const v = DuckDBVector.create(vector, size, t);
+    return (row: number) => {
+      const item = v.getItem(row);
+      return item === null ? null : String(item);
+    };
+  };
+}
+
+/** UUID: stored as a HUGEINT with the top bit flipped (so that ordering is preserved). */
+function uuidText(vector: RawVector, size: number) {
+  const raw = duckdb.vector_get_data(vector, size * 16);
+  const view = new DataView(raw.buffer, raw.byteOffset, size * 16);
+  const mask = validityMask(vector, size);
+  return (row: number) => {
+    if (!isValid(mask, row)) return null;
+    const hi = view.getBigUint64(row * 16 + 8, true) ^ 0x8000000000000000n;
+    const hex = hi.toString(16).padStart(16, '0') + view.getBigUint64(row * 16, true).toString(16).padStart(16, '0');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  };
+}
+
+/** ENUM: its dictionary index (1, 2 or 4 bytes) → the label. */
+function enumText(t: DuckDBEnumType) {
+  const width = t.internalTypeId === DuckDBTypeId.UTINYINT ? 1 : t.internalTypeId === DuckDBTypeId.USMALLINT ? 2 : 4;
+  return (vector: RawVector, size: number) => {
+    const raw = duckdb.vector_get_data(vector, size * width);
+    const view = new DataView(raw.buffer, raw.byteOffset, size * width);
+    const mask = validityMask(vector, size);
+    return (row: number) => {
+      if (!isValid(mask, row)) return null;
+      const index = width === 1 ? view.getUint8(row) : width === 2 ? view.getUint16(row * 2, true) : view.getUint32(row * 4, true);
+      return t.values[index]!;
+    };
+  };
+}
+
+class StructSink implements ColumnSink {
+  readonly type: Struct;
+  private length = 0;
+  private validity = new Validity();
+  constructor(private readonly children: ColumnSink[], fields: Field[]) {
+    this.type = new Struct(fields);
+  }
+  append(vector: RawVector, count: number, sel?: Sel): void {
+    this.children.forEach((child, i) => child.append(duckdb.struct_vector_get_child(vector, i), count, sel));
+    this.validity.append(validityMask(vector, rowsSpanned(count, sel)), count, sel);
+    this.length += count;
+  }
+  finish(): Data {
+    return makeData({
+      type: this.type, length: this.length, nullCount: this.validity.nullCount, nullBitmap: this.validity.finish(),
+      children: this.children.map((c) => c.finish()),
+    });
+  }
+  reset(): void {
+    this.length = 0;
+    this.validity = new Validity();
+    this.children.forEach((c) => c.reset());
+  }
+}
+
+/** LIST, and MAP (a list of key/value structs in both DuckDB and Arrow). */
 class ListSink implements ColumnSink {
-  readonly type: List;
   private offsets: number[] = [0];
   private validity = new Validity();
   constructor(
+    readonly type: List | Map_,
     private readonly child: ColumnSink,
-    private readonly childType: DuckDBType,
-  ) {
-    this.type = new List(new Field('item', child.type, true));
-  }
-  append(vector: RawVector, count: number, _t: DuckDBType, sel?: readonly number[]): void {
-    if (sel) throw new Error('nested lists are not supported in query results');
-    const entries = duckdb.vector_get_data(vector, count * 16);
-    const view = new DataView(entries.buffer, entries.byteOffset, count * 16);
-    const mask = validityMask(vector, count);
-    const childSize = duckdb.list_vector_get_size(vector);
-    const child = duckdb.list_vector_get_child(vector);
-    // Entries usually tile the child vector in order; otherwise (a flattened constant list, for
-    // example) the child rows are gathered entry by entry.
+  ) {}
+  append(vector: RawVector, count: number, sel?: Sel): void {
+    const size = rowsSpanned(count, sel);
+    const entries = duckdb.vector_get_data(vector, size * 16);
+    const view = new DataView(entries.buffer, entries.byteOffset, size * 16);
+    const mask = validityMask(vector, size);
+    // Entries usually tile the child vector in order; otherwise (selected rows, a flattened constant
+    // list, ...) the child rows are gathered entry by entry.
     const rows: number[] = [];
     let contiguous = true;
-    for (let i = 0; i < count; i++) {
-      if (!this.validity.isValid(mask, i)) continue;
-      const off = Number(view.getBigUint64(i * 16, true));
-      const len = Number(view.getBigUint64(i * 16 + 8, true));
-      if (off !== rows.length) contiguous = false;
-      for (let k = 0; k < len; k++) rows.push(off + k);
-    }
-    if (contiguous && rows.length === childSize) this.child.append(child, childSize, this.childType);
-    else if (rows.length > 0) this.child.append(child, rows.length, this.childType, rows);
     let end = this.offsets[this.offsets.length - 1]!;
-    for (let i = 0; i < count; i++) {
-      if (this.validity.isValid(mask, i)) end += Number(view.getBigUint64(i * 16 + 8, true));
+    for (let k = 0; k < count; k++) {
+      const i = sel ? sel[k]! : k;
+      if (isValid(mask, i)) {
+        const off = Number(view.getBigUint64(i * 16, true));
+        const len = Number(view.getBigUint64(i * 16 + 8, true));
+        if (off !== rows.length) contiguous = false;
+        for (let j = 0; j < len; j++) rows.push(off + j);
+        end += len;
+      }
       this.offsets.push(end);
     }
-    this.validity.append(mask, count);
+    if (rows.length > 0) {
+      const childVector = duckdb.list_vector_get_child(vector);
+      if (contiguous && rows.length === duckdb.list_vector_get_size(vector)) this.child.append(childVector, rows.length);
+      else this.child.append(childVector, rows.length, rows);
+    }
+    this.validity.append(mask, count, sel);
   }
   finish(): Data {
     return makeData({
@@ -306,48 +468,110 @@ class ListSink implements ColumnSink {
   }
 }
 
+/** ARRAY (fixed size n): row r owns child rows [r*n, r*n + n), null rows included, as in Arrow. */
+class FixedListSink implements ColumnSink {
+  readonly type: FixedSizeList;
+  private length = 0;
+  private validity = new Validity();
+  constructor(
+    private readonly size: number,
+    private readonly child: ColumnSink,
+  ) {
+    this.type = new FixedSizeList(size, new Field('item', child.type, true));
+  }
+  append(vector: RawVector, count: number, sel?: Sel): void {
+    const n = this.size;
+    const childVector = duckdb.array_vector_get_child(vector);
+    if (!sel) {
+      if (count * n > 0) this.child.append(childVector, count * n);
+    } else if (count * n > 0) {
+      const rows: number[] = [];
+      for (const r of sel) for (let j = 0; j < n; j++) rows.push(r * n + j);
+      this.child.append(childVector, rows.length, rows);
+    }
+    this.validity.append(validityMask(vector, rowsSpanned(count, sel)), count, sel);
+    this.length += count;
+  }
+  finish(): Data {
+    return makeData({
+      type: this.type, length: this.length, nullCount: this.validity.nullCount, nullBitmap: this.validity.finish(), child: this.child.finish(),
+    });
+  }
+  reset(): void {
+    this.length = 0;
+    this.validity = new Validity();
+    this.child.reset();
+  }
+}
+
 export const TIMESTAMP_TYPE = new Timestamp(TimeUnit.NANOSECOND, '+00:00');
 
-function makeSink(t: DuckDBType): ColumnSink {
+const HISTOGRAM_FIELDS = 'start,end,min,max,sum,sum_sq,count,bins';
+
+function makeStructSink(t: DuckDBStructType): StructSink {
+  // Upstream's histogram struct names its bins list's items "bin" (reference analytics.md §2.4).
+  const histogram = t.entryNames.join(',') === HISTOGRAM_FIELDS;
+  const children = t.entryTypes.map((et, i) => makeSink(et, histogram && t.entryNames[i] === 'bins' ? 'bin' : 'item'));
+  return new StructSink(children, children.map((c, i) => new Field(t.entryNames[i]!, c.type, true)));
+}
+
+/** A sink for a DuckDB type; `itemName` names a LIST's item field. */
+function makeSink(t: DuckDBType, itemName = 'item'): ColumnSink {
   switch (t.typeId) {
     case DuckDBTypeId.BOOLEAN: return new BoolSink();
     case DuckDBTypeId.TINYINT: return new FixedSink(new Int8(), Int8Array);
     case DuckDBTypeId.SMALLINT: return new FixedSink(new Int16(), Int16Array);
     case DuckDBTypeId.INTEGER: return new FixedSink(new Int32(), Int32Array);
     case DuckDBTypeId.BIGINT: return new FixedSink(new Int64(), BigInt64Array);
-    case DuckDBTypeId.HUGEINT: return new FixedSink(new Int64(), BigInt64Array, 16);
     case DuckDBTypeId.UTINYINT: return new FixedSink(new Uint8(), Uint8Array);
     case DuckDBTypeId.USMALLINT: return new FixedSink(new Uint16(), Uint16Array);
     case DuckDBTypeId.UINTEGER: return new FixedSink(new Uint32(), Uint32Array);
     case DuckDBTypeId.UBIGINT: return new FixedSink(new Uint64(), BigUint64Array);
+    case DuckDBTypeId.HUGEINT: return new WideIntSink(true);
+    case DuckDBTypeId.UHUGEINT: return new WideIntSink(false);
     case DuckDBTypeId.FLOAT: return new FixedSink(new Float32(), Float32Array);
     case DuckDBTypeId.DOUBLE: return new FixedSink(new Float64(), Float64Array);
+    case DuckDBTypeId.DECIMAL: return new DecimalSink(t as DuckDBDecimalType);
+    case DuckDBTypeId.DATE: return new FixedSink(new DateDay(), Int32Array);
+    case DuckDBTypeId.TIME: return new FixedSink(new TimeMicrosecond(), BigInt64Array);
+    case DuckDBTypeId.TIME_NS: return new FixedSink(new TimeNanosecond(), BigInt64Array);
+    case DuckDBTypeId.INTERVAL: return new IntervalSink();
     case DuckDBTypeId.TIMESTAMP_NS: return new FixedSink(TIMESTAMP_TYPE, BigInt64Array);
     case DuckDBTypeId.TIMESTAMP:
-    case DuckDBTypeId.TIMESTAMP_TZ: return new FixedSink(TIMESTAMP_TYPE, BigInt64Array, 8, 1000n);
-    case DuckDBTypeId.TIMESTAMP_MS: return new FixedSink(TIMESTAMP_TYPE, BigInt64Array, 8, 1_000_000n);
-    case DuckDBTypeId.TIMESTAMP_S: return new FixedSink(TIMESTAMP_TYPE, BigInt64Array, 8, 1_000_000_000n);
+    case DuckDBTypeId.TIMESTAMP_TZ: return new FixedSink(TIMESTAMP_TYPE, BigInt64Array, 1000n);
+    case DuckDBTypeId.TIMESTAMP_MS: return new FixedSink(TIMESTAMP_TYPE, BigInt64Array, 1_000_000n);
+    case DuckDBTypeId.TIMESTAMP_S: return new FixedSink(TIMESTAMP_TYPE, BigInt64Array, 1_000_000_000n);
     case DuckDBTypeId.VARCHAR: return new BytesSink(new Utf8());
     case DuckDBTypeId.BLOB: return new BytesSink(new Binary());
+    case DuckDBTypeId.UUID: return new RenderedTextSink(uuidText);
+    case DuckDBTypeId.ENUM: return new RenderedTextSink(enumText(t as DuckDBEnumType));
+    case DuckDBTypeId.STRUCT: return makeStructSink(t as DuckDBStructType);
     case DuckDBTypeId.LIST: {
-      const valueType = (t as DuckDBListType).valueType;
-      return new ListSink(makeSink(valueType), valueType);
+      const child = makeSink((t as DuckDBListType).valueType);
+      return new ListSink(new List(new Field(itemName, child.type, true)), child);
     }
-    default: return new TextSink();
+    case DuckDBTypeId.ARRAY: return new FixedListSink((t as DuckDBArrayType).length, makeSink((t as DuckDBArrayType).valueType));
+    case DuckDBTypeId.MAP: {
+      const { keyType, valueType } = t as DuckDBMapType;
+      const key = makeSink(keyType);
+      const value = makeSink(valueType);
+      // Arrow requires non-null keys, as DuckDB does.
+      const entries = new StructSink([key, value], [new Field('key', key.type, false), new Field('value', value.type, true)]);
+      return new ListSink(new Map_(new Field('entries', entries.type, false)), entries);
+    }
+    default: return new RenderedTextSink(duckText(t));
   }
 }
 
-/** Accumulates DuckDB chunks of one result and cuts them into Arrow record batches. */
+/** Accumulates DuckDB chunks of one result and cuts them into Arrow record batches. Every field is
+ * nullable: DuckDB result types carry no NOT NULL information. */
 export class ChunkConverter {
   readonly schema: Schema;
   private readonly sinks: ColumnSink[];
   private rows = 0;
 
-  constructor(
-    names: readonly string[],
-    private readonly types: readonly DuckDBType[],
-  ) {
-    this.sinks = types.map(makeSink);
+  constructor(names: readonly string[], types: readonly DuckDBType[]) {
+    this.sinks = types.map((t) => makeSink(t));
     this.schema = new Schema(names.map((name, i) => new Field(name, this.sinks[i]!.type, true)));
   }
 
@@ -358,7 +582,7 @@ export class ChunkConverter {
   append(chunk: DuckDBDataChunk): void {
     const count = chunk.rowCount;
     if (count === 0) return;
-    this.sinks.forEach((sink, i) => sink.append(duckdb.data_chunk_get_vector(chunk.chunk, i), count, this.types[i]!));
+    this.sinks.forEach((sink, i) => sink.append(duckdb.data_chunk_get_vector(chunk.chunk, i), count));
     this.rows += count;
   }
 
