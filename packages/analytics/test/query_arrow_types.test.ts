@@ -141,6 +141,8 @@ describe('DuckDB → Arrow types', () => {
     ['ts', "TIMESTAMP '2024-02-03 04:05:06.789012'", 'Timestamp<NANOSECOND, +00:00>', 1706933106789012000n, 'timestamp[ns, tz=+00:00]'],
     ['tsns', "'2024-02-03 04:05:06.789012345'::TIMESTAMP_NS", 'Timestamp<NANOSECOND, +00:00>', 1706933106789012345n, 'timestamp[ns, tz=+00:00]'],
     ['tss', "'2024-02-03 04:05:06'::TIMESTAMP_S", 'Timestamp<NANOSECOND, +00:00>', 1706933106000000000n, 'timestamp[ns, tz=+00:00]'],
+    ['tsms', "'2024-02-03 04:05:06.789'::TIMESTAMP_MS", 'Timestamp<NANOSECOND, +00:00>', 1706933106789000000n, 'timestamp[ns, tz=+00:00]'],
+    ['tmns', "'01:02:03.000000005'::TIME_NS", 'Time64<NANOSECOND>', 3723000000005n, 'time64[ns]'],
     ['iv', "INTERVAL '1 month 2 days 3.000004 seconds'", 'Interval<MONTH_DAY_NANO>', [1, 2, 3000004000n], 'month_day_nano_interval'],
     ['ivn', "-(INTERVAL '14 months 3 days 1 hour')", 'Interval<MONTH_DAY_NANO>', [-14, -3, -3600000000000n], 'month_day_nano_interval'],
     ['s', "'héllo'", 'Utf8', 'héllo', 'string'],
@@ -239,7 +241,7 @@ describe('DuckDB → Arrow types', () => {
     assert.equal(py.types.ls, 'list<item: struct<a: int32, b: string, d: decimal128(10, 2)>>');
     assert.deepEqual(py.values.m!.slice(0, 2), [null, [['k1', 1], ['z', null]]]);
     assert.deepEqual(py.values.arr!.slice(0, 2), [null, [1, 2]]);
-    assert.deepEqual(py.values.ls![n - 1], [{ a: n - 1, b: `name number ${n - 1}`, d: '24.99' }, null]);
+    assert.deepEqual(py.values.ls![n - 1], [{ a: n - 1, b: `name number ${n - 1}`, d: ((n - 1) / 100).toFixed(2) }, null]);
   });
 
   test('types without an Arrow mapping here are sent as DuckDB’s text', async () => {

@@ -24,16 +24,9 @@ class Validity {
   length = 0;
   nullCount = 0;
 
-  private reserve(extra: number) {
-    const needed = (this.length + extra + 7) >> 3;
-    if (needed <= this.bits.length) return;
-    const bigger = new Uint8Array(Math.max(needed, this.bits.length * 2));
-    bigger.set(this.bits);
-    this.bits = bigger;
-  }
   /** Appends rows [0, count) of `mask` (DuckDB's, null when all are valid), or its rows `sel`. */
   append(mask: Uint8Array | null, count: number, sel?: Sel): void {
-    this.reserve(count);
+    this.bits = grow(this.bits, (this.length + count + 7) >> 3);
     if (!mask) {
       for (let j = this.length; j < this.length + count; j++) this.bits[j >> 3]! |= 1 << (j & 7);
     } else {
@@ -45,8 +38,9 @@ class Validity {
     }
     this.length += count;
   }
-  finish(): Uint8Array | undefined {
-    return this.nullCount === 0 ? undefined : this.bits.slice(0, (this.length + 7) >> 3);
+  /** The makeData properties of this bitmap (none when every row is valid). */
+  finish(): { nullCount: number; nullBitmap?: Uint8Array } {
+    return this.nullCount === 0 ? { nullCount: 0 } : { nullCount: this.nullCount, nullBitmap: this.bits.slice(0, (this.length + 7) >> 3) };
   }
 }
 
@@ -84,48 +78,59 @@ function grow<T extends TypedArray>(array: T, needed: number): T {
   return bigger;
 }
 
-/** Fixed-width values DuckDB and Arrow lay out identically (optionally scaled to ns). */
-class FixedSink implements ColumnSink {
+/** Re-encodes one valid value: reads DuckDB's bytes at `at`, writes the Arrow form at byte `o` of `out`. */
+type RowWriter = (src: DataView, at: number, out: DataView, o: number) => void;
+
+interface Conversion {
+  /** Output array elements per value. */
+  stride: number;
+  /** Bytes per value in DuckDB's vector. */
+  width: number;
+  write: RowWriter;
+}
+
+/** Fixed-width values: copied as they are when DuckDB's layout is Arrow's (the fast path), else
+ * converted row by row. */
+class ValueSink implements ColumnSink {
   private values: TypedArray;
   private length = 0;
   private validity = new Validity();
+  private readonly stride: number;
   constructor(
     readonly type: DataType,
     private readonly ctor: TypedArrayCtor,
-    /** Multiplier to nanoseconds for timestamps. */
-    private readonly scale = 1n,
+    private readonly conversion?: Conversion,
   ) {
-    this.values = new ctor(1024);
+    this.stride = conversion?.stride ?? 1;
+    this.values = new ctor(1024 * this.stride);
   }
   append(vector: RawVector, count: number, sel?: Sel): void {
-    this.values = grow(this.values, this.length + count);
+    this.values = grow(this.values, (this.length + count) * this.stride);
     const size = rowsSpanned(count, sel);
-    const width = this.ctor.BYTES_PER_ELEMENT;
+    const bytes = this.stride * this.ctor.BYTES_PER_ELEMENT;
+    const width = this.conversion?.width ?? bytes;
     const raw = duckdb.vector_get_data(vector, size * width);
-    if (!sel) {
+    const mask = validityMask(vector, size);
+    if (this.conversion) {
+      const { write } = this.conversion;
+      const src = new DataView(raw.buffer, raw.byteOffset, size * width);
+      const out = new DataView(this.values.buffer);
+      for (let k = 0; k < count; k++) {
+        const i = sel ? sel[k]! : k;
+        if (isValid(mask, i)) write(src, i * width, out, (this.length + k) * bytes);
+      }
+    } else if (!sel) {
       new Uint8Array(this.values.buffer, this.length * width, count * width).set(raw.subarray(0, count * width));
     } else {
       const all = new this.ctor(size);
       new Uint8Array(all.buffer).set(raw.subarray(0, size * width));
       for (let k = 0; k < count; k++) this.values[this.length + k] = all[sel[k]!]!;
     }
-    const mask = validityMask(vector, size);
-    if (this.scale !== 1n) this.scaleRange(mask, count, sel);
     this.validity.append(mask, count, sel);
     this.length += count;
   }
-  private scaleRange(mask: Uint8Array | null, count: number, sel: Sel) {
-    const values = this.values as BigInt64Array;
-    const limit = 0x7fffffffffffffffn / this.scale;
-    for (let k = 0; k < count; k++) {
-      const v = values[this.length + k]!;
-      if (!isValid(mask, sel ? sel[k]! : k)) continue;
-      if (v > limit || v < -limit) throw new RangeError(`timestamp ${v} (${this.scale === 1000n ? 'µs' : this.scale === 1_000_000n ? 'ms' : 's'}) is outside the nanosecond range (years 1677-2262); cast it to VARCHAR`);
-      values[this.length + k] = v * this.scale;
-    }
-  }
   finish(): Data {
-    return makeData({ type: this.type, length: this.length, nullCount: this.validity.nullCount, nullBitmap: this.validity.finish(), data: this.values.slice(0, this.length) } as never);
+    return makeData({ type: this.type, length: this.length, ...this.validity.finish(), data: this.values.slice(0, this.length * this.stride) } as never);
   }
   reset(): void {
     this.length = 0;
@@ -133,127 +138,52 @@ class FixedSink implements ColumnSink {
   }
 }
 
-/** Reads 16-byte values (HUGEINT, UHUGEINT, DECIMAL storage, INTERVAL, UUID) of the listed rows. */
-function eachRow16(vector: RawVector, count: number, sel: Sel, fn: (view: DataView, at: number, k: number) => void): Uint8Array | null {
-  const size = rowsSpanned(count, sel);
-  const raw = duckdb.vector_get_data(vector, size * 16);
-  const view = new DataView(raw.buffer, raw.byteOffset, size * 16);
-  const mask = validityMask(vector, size);
-  for (let k = 0; k < count; k++) {
-    const i = sel ? sel[k]! : k;
-    if (isValid(mask, i)) fn(view, i * 16, k);
-  }
-  return mask;
+export const TIMESTAMP_TYPE = new Timestamp(TimeUnit.NANOSECOND, '+00:00');
+
+/** TIMESTAMP in s/ms/µs → ns; out-of-range values raise an error rather than wrapping. */
+function timestampSink(scale: bigint, unit: string): ValueSink {
+  const limit = 0x7fffffffffffffffn / scale;
+  return new ValueSink(TIMESTAMP_TYPE, BigInt64Array, { stride: 1, width: 8, write: (src, at, out, o) => {
+    const v = src.getBigInt64(at, true);
+    if (v > limit || v < -limit) throw new RangeError(`timestamp ${v} ${unit} is outside the nanosecond range (years 1677-2262); cast it to VARCHAR`);
+    out.setBigInt64(o, v * scale, true);
+  } });
 }
 
-/** HUGEINT / UHUGEINT as Int64 / UInt64 (what DataFusion's sum of integers gives); a value that does
+/** HUGEINT / UHUGEINT → Int64 / UInt64 (what DataFusion's sum of integers gives); a value that does
  * not fit raises an error rather than wrapping. */
-class WideIntSink implements ColumnSink {
-  readonly type: Int64 | Uint64;
-  private values: BigInt64Array | BigUint64Array;
-  private length = 0;
-  private validity = new Validity();
-  constructor(private readonly signed: boolean) {
-    this.type = signed ? new Int64() : new Uint64();
-    this.values = signed ? new BigInt64Array(1024) : new BigUint64Array(1024);
-  }
-  append(vector: RawVector, count: number, sel?: Sel): void {
-    this.values = grow(this.values, this.length + count);
-    const mask = eachRow16(vector, count, sel, (view, at, k) => {
-      const lo = view.getBigUint64(at, true);
-      const hi = this.signed ? view.getBigInt64(at + 8, true) : view.getBigUint64(at + 8, true);
-      const fits = this.signed ? hi === (lo >> 63n === 1n ? -1n : 0n) : hi === 0n;
-      if (!fits) {
-        throw new RangeError(`${this.signed ? 'HUGEINT' : 'UHUGEINT'} value ${(hi << 64n) | lo} does not fit in ${this.signed ? 'Int64' : 'UInt64'}; cast it to DOUBLE or DECIMAL(38,0) in the query`);
-      }
-      this.values[this.length + k] = lo; // typed-array stores reduce mod 2^64: the bit pattern is the value
-    });
-    this.validity.append(mask, count, sel);
-    this.length += count;
-  }
-  finish(): Data {
-    return makeData({ type: this.type, length: this.length, nullCount: this.validity.nullCount, nullBitmap: this.validity.finish(), data: this.values.slice(0, this.length) } as never);
-  }
-  reset(): void {
-    this.length = 0;
-    this.validity = new Validity();
-  }
+function wideIntSink(signed: boolean): ValueSink {
+  const [from, to] = signed ? ['HUGEINT', 'Int64'] : ['UHUGEINT', 'UInt64'];
+  return new ValueSink(signed ? new Int64() : new Uint64(), signed ? BigInt64Array : BigUint64Array, { stride: 1, width: 16, write: (src, at, out, o) => {
+    const lo = src.getBigUint64(at, true);
+    const hi = signed ? src.getBigInt64(at + 8, true) : src.getBigUint64(at + 8, true);
+    if (hi !== (signed && lo >> 63n === 1n ? -1n : 0n)) {
+      throw new RangeError(`${from} value ${(hi << 64n) | lo} does not fit in ${to}; cast it to DOUBLE or DECIMAL(38,0) in the query`);
+    }
+    out.setBigUint64(o, lo, true);
+  } });
 }
 
 /** DECIMAL(p, s) → Decimal128(p, s): DuckDB's int16/32/64/128 storage sign-extended to 128 bits. */
-class DecimalSink implements ColumnSink {
-  readonly type: Decimal;
-  private values = new BigInt64Array(2048); // (low, high) words
-  private length = 0;
-  private validity = new Validity();
-  private readonly storageWidth: number;
-  constructor(t: DuckDBDecimalType) {
-    this.type = new Decimal(t.scale, t.width, 128);
-    this.storageWidth = t.width <= 4 ? 2 : t.width <= 9 ? 4 : t.width <= 18 ? 8 : 16;
-  }
-  append(vector: RawVector, count: number, sel?: Sel): void {
-    this.values = grow(this.values, 2 * (this.length + count));
-    const w = this.storageWidth;
-    const size = rowsSpanned(count, sel);
-    const raw = duckdb.vector_get_data(vector, size * w);
-    const view = new DataView(raw.buffer, raw.byteOffset, size * w);
-    const mask = validityMask(vector, size);
-    for (let k = 0; k < count; k++) {
-      const i = sel ? sel[k]! : k;
-      if (!isValid(mask, i)) continue;
-      const at = 2 * (this.length + k);
-      if (w === 16) {
-        this.values[at] = view.getBigInt64(i * 16, true);
-        this.values[at + 1] = view.getBigInt64(i * 16 + 8, true);
-      } else {
-        const v = w === 2 ? BigInt(view.getInt16(i * 2, true)) : w === 4 ? BigInt(view.getInt32(i * 4, true)) : view.getBigInt64(i * 8, true);
-        this.values[at] = v;
-        this.values[at + 1] = v < 0n ? -1n : 0n;
-      }
-    }
-    this.validity.append(mask, count, sel);
-    this.length += count;
-  }
-  finish(): Data {
-    const data = new Uint32Array(this.values.slice(0, 2 * this.length).buffer);
-    return makeData({ type: this.type, length: this.length, nullCount: this.validity.nullCount, nullBitmap: this.validity.finish(), data });
-  }
-  reset(): void {
-    this.values.fill(0n);
-    this.length = 0;
-    this.validity = new Validity();
-  }
+function decimalSink(t: DuckDBDecimalType): ValueSink {
+  const width = t.width <= 4 ? 2 : t.width <= 9 ? 4 : t.width <= 18 ? 8 : 16;
+  return new ValueSink(new Decimal(t.scale, t.width, 128), Uint32Array, { stride: 4, width, write: (src, at, out, o) => {
+    const low = width === 2 ? BigInt(src.getInt16(at, true)) : width === 4 ? BigInt(src.getInt32(at, true)) : src.getBigInt64(at, true);
+    out.setBigInt64(o, low, true);
+    out.setBigInt64(o + 8, width === 16 ? src.getBigInt64(at + 8, true) : low < 0n ? -1n : 0n, true);
+  } });
 }
 
 /** INTERVAL (months, days, µs) → Interval(MonthDayNano) (months, days, ns). */
-class IntervalSink implements ColumnSink {
-  readonly type = new IntervalMonthDayNano();
-  private values = new Int32Array(4096);
-  private length = 0;
-  private validity = new Validity();
-  append(vector: RawVector, count: number, sel?: Sel): void {
-    this.values = grow(this.values, 4 * (this.length + count));
-    const out = new DataView(this.values.buffer);
-    const limit = 0x7fffffffffffffffn / 1000n;
-    const mask = eachRow16(vector, count, sel, (view, at, k) => {
-      const micros = view.getBigInt64(at + 8, true);
-      if (micros > limit || micros < -limit) throw new RangeError(`INTERVAL of ${micros} µs does not fit in nanoseconds; cast it to VARCHAR`);
-      const o = 16 * (this.length + k);
-      out.setInt32(o, view.getInt32(at, true), true);
-      out.setInt32(o + 4, view.getInt32(at + 4, true), true);
-      out.setBigInt64(o + 8, micros * 1000n, true);
-    });
-    this.validity.append(mask, count, sel);
-    this.length += count;
-  }
-  finish(): Data {
-    return makeData({ type: this.type, length: this.length, nullCount: this.validity.nullCount, nullBitmap: this.validity.finish(), data: this.values.slice(0, 4 * this.length) } as never);
-  }
-  reset(): void {
-    this.values.fill(0);
-    this.length = 0;
-    this.validity = new Validity();
-  }
+function intervalSink(): ValueSink {
+  const limit = 0x7fffffffffffffffn / 1000n;
+  return new ValueSink(new IntervalMonthDayNano(), Int32Array, { stride: 4, width: 16, write: (src, at, out, o) => {
+    const micros = src.getBigInt64(at + 8, true);
+    if (micros > limit || micros < -limit) throw new RangeError(`INTERVAL of ${micros} µs does not fit in nanoseconds; cast it to VARCHAR`);
+    out.setInt32(o, src.getInt32(at, true), true);
+    out.setInt32(o + 4, src.getInt32(at + 4, true), true);
+    out.setBigInt64(o + 8, micros * 1000n, true);
+  } });
 }
 
 class BoolSink implements ColumnSink {
@@ -269,7 +199,7 @@ class BoolSink implements ColumnSink {
     this.validity.append(validityMask(vector, size), count, sel);
   }
   finish(): Data {
-    return makeData({ type: this.type, length: this.bits.length, nullCount: this.validity.nullCount, nullBitmap: this.validity.finish(), data: this.bits.bits.slice(0, (this.bits.length + 7) >> 3) });
+    return makeData({ type: this.type, length: this.bits.length, ...this.validity.finish(), data: this.bits.bits.slice(0, (this.bits.length + 7) >> 3) });
   }
   reset(): void {
     this.bits = new Validity();
@@ -324,7 +254,7 @@ class BytesSink implements ColumnSink {
   }
   finish(): Data {
     return makeData({
-      type: this.type, length: this.length, nullCount: this.validity.nullCount, nullBitmap: this.validity.finish(),
+      type: this.type, length: this.length, ...this.validity.finish(),
       valueOffsets: this.offsets.slice(0, this.length + 1), data: this.data.slice(0, this.byteLength),
     } as never);
   }
@@ -407,10 +337,7 @@ class StructSink implements ColumnSink {
     this.length += count;
   }
   finish(): Data {
-    return makeData({
-      type: this.type, length: this.length, nullCount: this.validity.nullCount, nullBitmap: this.validity.finish(),
-      children: this.children.map((c) => c.finish()),
-    });
+    return makeData({ type: this.type, length: this.length, ...this.validity.finish(), children: this.children.map((c) => c.finish()) });
   }
   reset(): void {
     this.length = 0;
@@ -457,7 +384,7 @@ class ListSink implements ColumnSink {
   }
   finish(): Data {
     return makeData({
-      type: this.type, length: this.offsets.length - 1, nullCount: this.validity.nullCount, nullBitmap: this.validity.finish(),
+      type: this.type, length: this.offsets.length - 1, ...this.validity.finish(),
       valueOffsets: Int32Array.from(this.offsets), child: this.child.finish(),
     } as never);
   }
@@ -493,9 +420,7 @@ class FixedListSink implements ColumnSink {
     this.length += count;
   }
   finish(): Data {
-    return makeData({
-      type: this.type, length: this.length, nullCount: this.validity.nullCount, nullBitmap: this.validity.finish(), child: this.child.finish(),
-    });
+    return makeData({ type: this.type, length: this.length, ...this.validity.finish(), child: this.child.finish() });
   }
   reset(): void {
     this.length = 0;
@@ -503,8 +428,6 @@ class FixedListSink implements ColumnSink {
     this.child.reset();
   }
 }
-
-export const TIMESTAMP_TYPE = new Timestamp(TimeUnit.NANOSECOND, '+00:00');
 
 const HISTOGRAM_FIELDS = 'start,end,min,max,sum,sum_sq,count,bins';
 
@@ -519,28 +442,28 @@ function makeStructSink(t: DuckDBStructType): StructSink {
 function makeSink(t: DuckDBType, itemName = 'item'): ColumnSink {
   switch (t.typeId) {
     case DuckDBTypeId.BOOLEAN: return new BoolSink();
-    case DuckDBTypeId.TINYINT: return new FixedSink(new Int8(), Int8Array);
-    case DuckDBTypeId.SMALLINT: return new FixedSink(new Int16(), Int16Array);
-    case DuckDBTypeId.INTEGER: return new FixedSink(new Int32(), Int32Array);
-    case DuckDBTypeId.BIGINT: return new FixedSink(new Int64(), BigInt64Array);
-    case DuckDBTypeId.UTINYINT: return new FixedSink(new Uint8(), Uint8Array);
-    case DuckDBTypeId.USMALLINT: return new FixedSink(new Uint16(), Uint16Array);
-    case DuckDBTypeId.UINTEGER: return new FixedSink(new Uint32(), Uint32Array);
-    case DuckDBTypeId.UBIGINT: return new FixedSink(new Uint64(), BigUint64Array);
-    case DuckDBTypeId.HUGEINT: return new WideIntSink(true);
-    case DuckDBTypeId.UHUGEINT: return new WideIntSink(false);
-    case DuckDBTypeId.FLOAT: return new FixedSink(new Float32(), Float32Array);
-    case DuckDBTypeId.DOUBLE: return new FixedSink(new Float64(), Float64Array);
-    case DuckDBTypeId.DECIMAL: return new DecimalSink(t as DuckDBDecimalType);
-    case DuckDBTypeId.DATE: return new FixedSink(new DateDay(), Int32Array);
-    case DuckDBTypeId.TIME: return new FixedSink(new TimeMicrosecond(), BigInt64Array);
-    case DuckDBTypeId.TIME_NS: return new FixedSink(new TimeNanosecond(), BigInt64Array);
-    case DuckDBTypeId.INTERVAL: return new IntervalSink();
-    case DuckDBTypeId.TIMESTAMP_NS: return new FixedSink(TIMESTAMP_TYPE, BigInt64Array);
+    case DuckDBTypeId.TINYINT: return new ValueSink(new Int8(), Int8Array);
+    case DuckDBTypeId.SMALLINT: return new ValueSink(new Int16(), Int16Array);
+    case DuckDBTypeId.INTEGER: return new ValueSink(new Int32(), Int32Array);
+    case DuckDBTypeId.BIGINT: return new ValueSink(new Int64(), BigInt64Array);
+    case DuckDBTypeId.UTINYINT: return new ValueSink(new Uint8(), Uint8Array);
+    case DuckDBTypeId.USMALLINT: return new ValueSink(new Uint16(), Uint16Array);
+    case DuckDBTypeId.UINTEGER: return new ValueSink(new Uint32(), Uint32Array);
+    case DuckDBTypeId.UBIGINT: return new ValueSink(new Uint64(), BigUint64Array);
+    case DuckDBTypeId.HUGEINT: return wideIntSink(true);
+    case DuckDBTypeId.UHUGEINT: return wideIntSink(false);
+    case DuckDBTypeId.FLOAT: return new ValueSink(new Float32(), Float32Array);
+    case DuckDBTypeId.DOUBLE: return new ValueSink(new Float64(), Float64Array);
+    case DuckDBTypeId.DECIMAL: return decimalSink(t as DuckDBDecimalType);
+    case DuckDBTypeId.DATE: return new ValueSink(new DateDay(), Int32Array);
+    case DuckDBTypeId.TIME: return new ValueSink(new TimeMicrosecond(), BigInt64Array);
+    case DuckDBTypeId.TIME_NS: return new ValueSink(new TimeNanosecond(), BigInt64Array);
+    case DuckDBTypeId.INTERVAL: return intervalSink();
+    case DuckDBTypeId.TIMESTAMP_NS: return new ValueSink(TIMESTAMP_TYPE, BigInt64Array);
     case DuckDBTypeId.TIMESTAMP:
-    case DuckDBTypeId.TIMESTAMP_TZ: return new FixedSink(TIMESTAMP_TYPE, BigInt64Array, 1000n);
-    case DuckDBTypeId.TIMESTAMP_MS: return new FixedSink(TIMESTAMP_TYPE, BigInt64Array, 1_000_000n);
-    case DuckDBTypeId.TIMESTAMP_S: return new FixedSink(TIMESTAMP_TYPE, BigInt64Array, 1_000_000_000n);
+    case DuckDBTypeId.TIMESTAMP_TZ: return timestampSink(1000n, 'µs');
+    case DuckDBTypeId.TIMESTAMP_MS: return timestampSink(1_000_000n, 'ms');
+    case DuckDBTypeId.TIMESTAMP_S: return timestampSink(1_000_000_000n, 's');
     case DuckDBTypeId.VARCHAR: return new BytesSink(new Utf8());
     case DuckDBTypeId.BLOB: return new BytesSink(new Binary());
     case DuckDBTypeId.UUID: return new RenderedTextSink(uuidText);
