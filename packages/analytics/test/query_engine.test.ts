@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -177,6 +177,23 @@ for (const kind of ['postgres', 'pglite'] as const) {
       assert.equal(spans.rows.length, 3);
     });
 
+    test('views a query does not name are empty, whatever the queries before it on the instance', async () => {
+      const one = new LakehouseQueryEngine(house, { maxConcurrentQueries: 1, threads: 1 });
+      try {
+        const n = async (sql: string) => (await runQuery(one, sql)).rows[0]!.n as bigint;
+        for (let i = 0; i < 2; i++) {
+          assert.equal(await n('SELECT count(*) AS n FROM log_entries'), 505n);
+          assert.equal(await n('SELECT count(*) AS n FROM log_entries'), 505n, 'the same views again');
+          // query_table reaches a view without the query naming it: the planner gave it no partitions.
+          assert.equal(await n(`SELECT count(*) AS n FROM query_table('log_' || 'entries')`), 0n);
+          assert.equal(await n(`SELECT count(*) AS n FROM query_table('__log_stats_' || '_partitions')`), 0n);
+          assert.ok((await n('SELECT count(*) AS n FROM log_stats')) > 0n);
+        }
+      } finally {
+        await one.close();
+      }
+    });
+
     test('SHOW TABLES and information_schema list the views', async () => {
       const show = await q('SHOW TABLES');
       assert.deepEqual(show.schema.fields.map((f) => f.name), ['table_catalog', 'table_schema', 'table_name', 'table_type']);
@@ -193,7 +210,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
     });
 
     test('result arrow types, nulls and limit', async () => {
-      const r = await q(`SELECT time, level, msg, properties, "streams.tags" AS tags, CASE WHEN level = 3 THEN NULL ELSE level END AS maybe, level = 3 AS warn, 1.5::DOUBLE AS d, 7::UINTEGER AS u, sum(1) OVER () AS h, DATE '2024-01-02' AS day
+      const r = await q(`SELECT time, level, msg, properties, "streams.tags" AS tags, CASE WHEN level = 3 THEN NULL ELSE level END AS maybe, level = 3 AS warn, 1.5::DOUBLE AS d, 7::UINTEGER AS u, sum(1) OVER () AS h, DATE '2024-01-02' AS day, uuid '00000000-0000-0000-0000-00000000002a' AS id
         FROM log_entries JOIN blocks USING (block_id) ORDER BY time`, { limit: 7 });
       const types = Object.fromEntries(r.schema.fields.map((f) => [f.name, f.type]));
       assert.ok(DataType.isTimestamp(types.time) && types.time.unit === TimeUnit.NANOSECOND && types.time.timezone === '+00:00');
@@ -205,9 +222,11 @@ for (const kind of ['postgres', 'pglite'] as const) {
       assert.ok(DataType.isFloat(types.d));
       assert.ok(DataType.isInt(types.u) && !types.u.isSigned && types.u.bitWidth === 32);
       assert.ok(DataType.isInt(types.h) && types.h.bitWidth === 64, 'HUGEINT sums come out as Int64');
-      assert.ok(DataType.isUtf8(types.day), 'other types as text');
+      assert.ok(DataType.isDate(types.day));
+      assert.ok(DataType.isUtf8(types.id), 'types without an Arrow counterpart as text');
       assert.equal(r.rows.length, 7);
-      assert.equal(r.rows[0]!.day, '2024-01-02');
+      assert.equal(r.rows[0]!.day, Date.UTC(2024, 0, 2));
+      assert.equal(r.rows[0]!.id, '00000000-0000-0000-0000-00000000002a');
       assert.equal(r.rows[0]!.h, 505n);
       assert.deepEqual([...(r.rows[0]!.tags as Iterable<string>)].sort(), ['log']);
       // Timestamps keep their nanoseconds.
@@ -254,11 +273,21 @@ for (const kind of ['postgres', 'pglite'] as const) {
       await fails(`SELECT * FROM query('COPY (SELECT 1) TO ''${join(dir, 'z.csv')}''')`, 'invalid_argument', /./);
       await fails(`SELECT current_setting('x') /* ; */ ; ATTACH 'x'`, 'invalid_argument', /./);
       await fails(`SELECT set_config('memory_limit', '10GB')`, 'invalid_argument', /./);
-      // Only the query's own partition files are readable, not the rest of the lake.
+      // Queries run on long-lived instances sandboxed to the lake's partition directory: any
+      // partition file is readable (not only the query's own, as when each query had an instance
+      // of its own), the rest of the store and writes into the lake are not.
       if (kind === 'postgres') {
         const { rows } = await lake.db.query<{ file_path: string }>(`SELECT file_path FROM lakehouse_partitions WHERE view_set_name = 'measures' AND file_path IS NOT NULL LIMIT 1`);
         const file = join(dir, ...rows[0]!.file_path.split('/'));
-        await fails(`SELECT count(*) FROM read_parquet('${file}')`, 'permission_denied', /Cannot access file/);
+        assert.ok(((await q(`SELECT count(*) AS n FROM read_parquet('${file}')`)).rows[0]!.n as bigint) > 0n);
+        await writeFile(join(dir, 'outside.csv'), 'a\n1\n');
+        await fails(`SELECT * FROM read_csv('${join(dir, 'outside.csv')}')`, 'permission_denied', /Cannot access file/);
+        await fails(`SELECT * FROM read_csv('${dir}/views/../outside.csv')`, 'permission_denied', /Cannot access file/);
+        await fails(`SELECT * FROM glob('${dir}/*')`, 'permission_denied', /Cannot access/);
+        const inLake = join(dir, 'views', 'w.csv');
+        await fails(`COPY (SELECT 1) TO '${inLake}'`, 'invalid_argument', /./);
+        await fails(`SELECT * FROM query('COPY (SELECT 1) TO ''${inLake}''')`, 'invalid_argument', /./);
+        await assert.rejects(stat(inLake));
         assert.equal((await q(`SELECT count(*) AS n FROM measures`)).rows[0]!.n, 1000n);
       }
       assert.deepEqual((await q('SELECT 1 AS one;')).rows, [{ one: 1 }]);

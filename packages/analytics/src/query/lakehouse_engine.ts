@@ -1,37 +1,39 @@
-// The SQL engine over the lakehouse: each query gets its own DuckDB instance where the global views
-// are tables over their current Parquet partitions, view_instance calls are materialized just in
-// time, and DataFusion-isms have DuckDB equivalents (reference analytics.md §1, §8.2). The instance
-// is sandboxed: it may read exactly the partition files of the query, nothing else, and the user's
-// SQL cannot change its configuration. Results go out as Arrow record batches, chunk by chunk.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBResult } from '@duckdb/node-api';
+// The SQL engine over the lakehouse: global views are views over their current Parquet partitions,
+// view_instance calls are materialized just in time, and DataFusion-isms have DuckDB equivalents
+// (reference analytics.md §1, §8.2). Queries run on a pool of long-lived sandboxed DuckDB instances
+// (instance_pool.ts), one query per instance at a time, each on a connection of its own. The sandbox
+// lets DuckDB read the lake's partition files and nothing else, and the user's SQL cannot change its
+// configuration. Results go out as Arrow record batches, chunk by chunk.
+import { createHash } from 'node:crypto';
+import { join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { StatementType, type DuckDBConnection, type DuckDBResult } from '@duckdb/node-api';
 import type { RecordBatch, Schema } from 'apache-arrow';
+import type { ObjectStore } from '@micromegas/lake';
 import { DEFAULT_GLOBAL_VIEWS } from '../lakehouse/global/index.ts';
-import { localObjectPaths } from '../lakehouse/duck.ts';
+import { PARTITION_CACHE_DIR, localObjectPaths } from '../lakehouse/duck.ts';
 import type { GlobalView, LakehouseContext } from '../lakehouse/view.ts';
 import { ChunkConverter } from './arrow_chunks.ts';
 import { QueryError, type QueryEngine, type QueryErrorKind, type QueryRequest, type QueryResult, type TableInfo } from './engine.ts';
-import { MACROS, registerFunctions } from './functions.ts';
+import { InstancePool, type Lease, type SandboxInstance } from './instance_pool.ts';
 import { PlanError, globalViewStatements, planKeys, planQuery, renderSql, type QueryPlan } from './plan.ts';
 import { SqlSyntaxError } from './sql_tokens.ts';
 import { evaluateTableFunctions } from './table_functions.ts';
-import { sqlString, type QueryRange } from './views_sql.ts';
+import type { QueryRange } from './views_sql.ts';
 
 export interface LakehouseEngineOptions {
-  /** DuckDB memory_limit of each query, e.g. '1GB'. */
+  /** DuckDB memory_limit of each query (of each pooled instance, which runs one query at a time), e.g. '1GB'. */
   memoryLimit?: string;
   /** DuckDB worker threads of each query. */
   threads?: number;
   /** A query running longer is interrupted (deadline_exceeded). */
   timeoutMs?: number;
-  /** Queries running at once; the others wait. */
+  /** Queries running at once (= DuckDB instances at most); the others wait. */
   maxConcurrentQueries?: number;
   /** Rows per Arrow record batch (DuckDB produces chunks of 2048). */
   batchRows?: number;
   globalViews?: readonly GlobalView[];
-  /** DuckDB instances prepared ahead of queries (creating one takes tens of ms). */
+  /** DuckDB instances prepared before the first query (creating one takes tens of ms); default 1. */
   prewarm?: number;
   /**
    * Whether some caller can be an admin (upstream's admin_principal_possible). When false (the
@@ -41,31 +43,18 @@ export interface LakehouseEngineOptions {
   adminPossible?: boolean;
 }
 
-/** A fresh DuckDB instance with the session functions defined, not yet sandboxed. */
-interface Fresh {
-  instance: DuckDBInstance;
-  connection: DuckDBConnection;
-}
-
 /** Statements a query may be once DuckDB has parsed it (SHOW/DESCRIBE/VALUES are SELECTs to DuckDB). */
 const QUERY_STATEMENTS = new Set<number>([StatementType.SELECT, StatementType.EXPLAIN]);
 
-/** Waiting line for query slots. */
-class Semaphore {
-  private waiting: (() => void)[] = [];
-  constructor(private available: number) {}
-  async acquire(): Promise<() => void> {
-    if (this.available > 0) this.available--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.available++;
-    };
-  }
+/**
+ * The directory under which the store's partition files have local paths (see localObjectPaths):
+ * the store's own `views/` for a file:// store, else that of its copies in the partition cache.
+ */
+export function partitionRoot(store: ObjectStore): string {
+  const root = store.uri.startsWith('file://')
+    ? fileURLToPath(store.uri)
+    : join(PARTITION_CACHE_DIR, createHash('sha256').update(store.uri).digest('hex').slice(0, 16));
+  return join(root, 'views') + sep;
 }
 
 function classify(err: unknown, queryId: string, timedOut: boolean): QueryError {
@@ -81,67 +70,47 @@ function classify(err: unknown, queryId: string, timedOut: boolean): QueryError 
   return new QueryError(kind, `${text} (query_id=${queryId})`, { cause: err });
 }
 
+/** Errors after which the instance is known to be as it was: the query was refused, nothing broke. */
+const HARMLESS: ReadonlySet<QueryErrorKind> = new Set(['invalid_argument', 'permission_denied', 'not_found', 'unimplemented']);
+
 interface Session {
   connection: DuckDBConnection;
   sql: string;
   /** Work that needs the final SQL before it runs (per-row lake functions). */
   beforeRun?: (sql: string) => Promise<void>;
-  close(): Promise<void>;
+  close(): void;
 }
 
 export class LakehouseQueryEngine implements QueryEngine {
-  private readonly slots: Semaphore;
+  private readonly pool: InstancePool;
   private readonly globalViews: readonly GlobalView[];
-  private readonly warm: Promise<Fresh>[] = [];
-  private closed = false;
+  private readonly root: string;
+  /** The views' definitions when no query has changed them: every view empty. */
+  private readonly baseline: Map<string, string>;
+  /** Per instance, the views' current definitions (absent: as in `baseline`; '' unknown). */
+  private readonly defined = new WeakMap<SandboxInstance, Map<string, string>>();
 
   constructor(
     private readonly ctx: LakehouseContext,
     private readonly options: LakehouseEngineOptions = {},
   ) {
-    this.slots = new Semaphore(options.maxConcurrentQueries ?? 4);
     this.globalViews = options.globalViews ?? DEFAULT_GLOBAL_VIEWS;
-  }
-
-  private async createFresh(): Promise<Fresh> {
-    const instance = await DuckDBInstance.create(':memory:', {
-      threads: String(this.options.threads ?? 2),
-      memory_limit: this.options.memoryLimit ?? '1GB',
+    this.root = partitionRoot(ctx.lake.blobs);
+    const baseline = globalViewStatements(this.globalViews.map((view) => ({ view })), undefined, (k) => k, false);
+    this.baseline = new Map(baseline.map((s) => [s.name, s.sql]));
+    this.pool = new InstancePool({
+      setup: baseline.map((s) => s.sql),
+      size: Math.max(1, options.maxConcurrentQueries ?? 4),
+      prewarm: options.prewarm ?? 1,
+      threads: options.threads ?? 2,
+      memoryLimit: options.memoryLimit ?? '1GB',
+      readable: [this.root],
     });
-    try {
-      const connection = await instance.connect();
-      for (const m of MACROS) await connection.run(m);
-      registerFunctions(connection);
-      return { instance, connection };
-    } catch (err) {
-      instance.closeSync();
-      throw err;
-    }
   }
 
-  /** A prepared instance if one is ready, else a new one; refills the pool either way. */
-  private takeFresh(): Promise<Fresh> {
-    const ready = this.warm.shift();
-    const want = this.options.prewarm ?? 1;
-    while (!this.closed && this.warm.length < want) {
-      const p = this.createFresh();
-      p.catch(() => {}); // a failed warm-up surfaces when taken
-      this.warm.push(p);
-    }
-    return ready ?? this.createFresh();
-  }
-
-  /** Disposes of the prepared instances; running queries finish normally. */
+  /** Disposes of the DuckDB instances (busy ones once their query is over); later queries fail. */
   async close(): Promise<void> {
-    this.closed = true;
-    const warm = this.warm.splice(0);
-    for (const p of warm) {
-      const fresh = await p.catch(() => undefined);
-      if (fresh) {
-        fresh.connection.closeSync();
-        fresh.instance.closeSync();
-      }
-    }
+    await this.pool.close();
   }
 
   async tables(): Promise<TableInfo[]> {
@@ -152,48 +121,62 @@ export class LakehouseQueryEngine implements QueryEngine {
     return request.begin !== undefined && request.end !== undefined ? { begin: request.begin, end: request.end } : undefined;
   }
 
-  /** A sandboxed DuckDB instance with the plan's views, ready to run its SQL. */
   private adminAllowed(request: QueryRequest): boolean {
     return !this.options.adminPossible || request.caller.admin;
   }
 
-  private async openSession(plan: QueryPlan, limit: number | undefined, dryRun: boolean): Promise<Session> {
-    const cleanups: (() => Promise<void> | void)[] = [];
-    const close = async () => {
-      for (const c of cleanups.reverse()) await c();
-      cleanups.length = 0;
+  /**
+   * A new connection of the leased instance, its global views pointing at the plan's partitions and
+   * its table-function results in temporary tables (they go with the connection), ready to run.
+   */
+  private async openSession(lease: Lease, plan: QueryPlan, limit: number | undefined, dryRun: boolean, unclean: () => void): Promise<Session> {
+    const keys = planKeys(plan);
+    const files = await localObjectPaths(this.ctx.lake.blobs, keys);
+    const pathOf = new Map(keys.map((k, i) => [k, files.paths[i]!]));
+    // The sandbox lets the instance read the partition root only; a path elsewhere would be refused.
+    const outside = files.paths.find((p) => !p.startsWith(this.root));
+    if (outside !== undefined) throw new Error(`partition file ${outside} is outside the lake's partition root ${this.root}`);
+    const path = (key: string) => pathOf.get(key)!;
+    const connection = await lease.instance.connect();
+    const close = () => {
+      connection.closeSync();
+      void files.release();
     };
     try {
-      const files = await localObjectPaths(this.ctx.lake.blobs, planKeys(plan));
-      cleanups.push(files.release);
-      const pathOf = new Map(planKeys(plan).map((k, i) => [k, files.paths[i]!]));
-      const path = (key: string) => pathOf.get(key)!;
-      const tempDir = await mkdtemp(join(tmpdir(), 'mm-query-'));
-      cleanups.push(() => rm(tempDir, { recursive: true, force: true }));
-      const { instance, connection } = await this.takeFresh();
-      cleanups.push(() => instance.closeSync());
-      cleanups.push(() => connection.closeSync());
-      for (const s of globalViewStatements(plan, path)) await connection.run(s);
-      // The sandbox: only the query's partition files are readable, nothing is writable (the temp
-      // directory aside, which DuckDB needs to spill), no extension loads, and no setting changes.
-      const allowed = [...pathOf.values()];
-      await connection.run(`SET TimeZone = 'UTC'`);
-      await connection.run(`SET allowed_paths = [${allowed.map(sqlString).join(', ')}]`);
-      await connection.run(`SET temp_directory = ${sqlString(tempDir)}`);
-      await connection.run(`SET autoinstall_known_extensions = false`);
-      await connection.run(`SET autoload_known_extensions = false`);
-      await connection.run(`SET enable_external_access = false`);
-      await connection.run(`SET lock_configuration = true`);
-      // Table functions run now, sandboxed: their argument subqueries are the user's SQL.
+      await this.defineViews(lease.instance, connection, plan, path);
+      // Table functions run now, in the sandbox: their argument subqueries are the user's SQL.
       const evaluated = await evaluateTableFunctions({ ctx: this.ctx, connection, plan, pathOf: path, globalViews: this.globalViews, dryRun });
+      // Per-row lake functions are registered instance-wide and can't be dropped: the instance is
+      // not reused after this query.
+      if (evaluated.beforeRun) unclean();
       let sql = renderSql(plan, path, evaluated.replacements);
       if (limit !== undefined && ['select', 'with', 'values', 'from', 'table'].includes(plan.keyword)) {
         sql = `SELECT * FROM (${sql}) LIMIT ${Math.max(0, Math.floor(limit))}`;
       }
       return { connection, sql, close, beforeRun: evaluated.beforeRun };
     } catch (err) {
-      await close();
+      close();
       throw err;
+    }
+  }
+
+  /**
+   * Points the instance's global views at the plan's partitions. The views live in the instance's
+   * catalog (defining them all for each query costs more than many queries do): only those the
+   * query names are redefined, and those an earlier query redefined go back to empty. Redefining a
+   * view to what it already is, as repeated queries do, is skipped.
+   */
+  private async defineViews(instance: SandboxInstance, connection: DuckDBConnection, plan: QueryPlan, pathOf: (key: string) => string): Promise<void> {
+    let current = this.defined.get(instance);
+    if (!current) this.defined.set(instance, (current = new Map()));
+    const wanted = new Map<string, string>([...current.keys()].map((name) => [name, this.baseline.get(name)!]));
+    for (const s of globalViewStatements(plan.globals, plan.range, pathOf, true)) wanted.set(s.name, s.sql);
+    for (const [name, sql] of wanted) {
+      if ((current.get(name) ?? this.baseline.get(name)) === sql) continue;
+      current.set(name, ''); // unknown until the statement succeeds
+      await connection.run(sql);
+      if (sql === this.baseline.get(name)) current.delete(name);
+      else current.set(name, sql);
     }
   }
 
@@ -207,53 +190,74 @@ export class LakehouseQueryEngine implements QueryEngine {
   }
 
   async schemaOf(request: QueryRequest): Promise<Schema> {
-    const release = await this.slots.acquire();
+    const lease = await this.pool.acquire();
     let session: Session | undefined;
+    let healthy = true;
     try {
       const plan = await planQuery(this.ctx, request.sql, LakehouseQueryEngine.range(request), { globalViews: this.globalViews, materialize: false, adminAllowed: this.adminAllowed(request) });
-      session = await this.openSession(plan, request.limit, true);
+      session = await this.openSession(lease, plan, request.limit, true, () => (healthy = false));
       const prepared = await LakehouseQueryEngine.prepare(session);
       const names = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
       const types = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnType(i));
       return new ChunkConverter(names, types).schema;
     } catch (err) {
-      throw classify(err, request.queryId, false);
+      const error = classify(err, request.queryId, false);
+      if (!HARMLESS.has(error.kind)) healthy = false;
+      throw error;
     } finally {
-      await session?.close();
-      release();
+      try {
+        session?.close();
+      } catch {
+        healthy = false;
+      }
+      lease.release(healthy);
     }
   }
 
   async execute(request: QueryRequest): Promise<QueryResult> {
-    const release = await this.slots.acquire();
+    const lease = await this.pool.acquire();
     const timeoutMs = this.options.timeoutMs;
     let timedOut = false;
+    let interrupted = false;
+    let healthy = true;
     let session: Session | undefined;
     let busy = false;
     let closed = false;
-    const finish = async () => {
+    const finish = () => {
       if (closed) return;
       closed = true;
       clearTimeout(timer);
       try {
-        await session?.close();
+        session?.close();
+      } catch {
+        healthy = false;
       } finally {
-        release();
+        // An interrupted instance is not trusted again.
+        lease.release(healthy && !interrupted);
       }
+    };
+    const fail = (err: unknown) => {
+      const error = classify(err, request.queryId, timedOut);
+      if (!HARMLESS.has(error.kind)) healthy = false;
+      finish();
+      return error;
     };
     // The deadline covers planning (JIT materialization) too; DuckDB work is interrupted, and a
     // result left unread past it is closed.
     const timer = timeoutMs === undefined ? undefined : setTimeout(() => {
       timedOut = true;
-      if (session && busy) session.connection.interrupt();
-      else if (session) void finish();
+      if (session && busy) {
+        interrupted = true;
+        session.connection.interrupt();
+      } else if (session) finish();
     }, timeoutMs);
     let result: DuckDBResult;
     let converter: ChunkConverter;
     try {
       const plan = await planQuery(this.ctx, request.sql, LakehouseQueryEngine.range(request), { globalViews: this.globalViews, materialize: true, adminAllowed: this.adminAllowed(request) });
       if (timedOut) throw new Error('timeout');
-      session = await this.openSession(plan, request.limit, false);
+      session = await this.openSession(lease, plan, request.limit, false, () => (healthy = false));
+      if (timedOut) throw new Error('timeout');
       const prepared = await LakehouseQueryEngine.prepare(session);
       busy = true;
       await session.beforeRun?.(session.sql);
@@ -266,11 +270,9 @@ export class LakehouseQueryEngine implements QueryEngine {
       if (timedOut) throw new Error('timeout');
       converter = new ChunkConverter(result.columnNames(), result.columnTypes());
     } catch (err) {
-      await finish();
-      throw classify(err, request.queryId, timedOut);
+      throw fail(err);
     }
     const batchRows = this.options.batchRows ?? 65536;
-    const queryId = request.queryId;
     async function* batches(): AsyncGenerator<RecordBatch> {
       try {
         for (;;) {
@@ -284,10 +286,10 @@ export class LakehouseQueryEngine implements QueryEngine {
         }
         if (converter.pendingRows > 0) yield converter.flush();
       } catch (err) {
-        throw classify(err, queryId, timedOut);
+        throw fail(err);
       } finally {
         busy = false;
-        await finish();
+        finish();
       }
     }
     return { schema: converter.schema, batches: batches() };

@@ -155,17 +155,30 @@ export function sourceRelation(source: ViewSource, range: QueryRange | undefined
 /** Upstream exposes the raw partition rows of SqlBatchViews as `__{name}__partitions`. */
 const partitionsTable = (setName: string) => `__${setName}__partitions`;
 
-/** CREATE VIEW statements of the global views. */
-export function globalViewStatements(plan: QueryPlan, pathOf: (key: string) => string): string[] {
-  const statements: string[] = [];
-  for (const { view, source } of plan.globals) {
+export interface ViewStatement {
+  /** The view the statement (re)defines. */
+  name: string;
+  sql: string;
+}
+
+/**
+ * CREATE OR REPLACE VIEW statements of the global views. `sourcedOnly`: only the views whose
+ * definition depends on the plan (those it gives a source); otherwise all of them, the views
+ * without a source defined empty. A merged view (processes, streams, log_stats) reads its raw
+ * partitions view by name, so only that raw view depends on the plan.
+ */
+export function globalViewStatements(globals: QueryPlan['globals'], range: QueryRange | undefined, pathOf: (key: string) => string, sourcedOnly: boolean): ViewStatement[] {
+  const statements: ViewStatement[] = [];
+  const define = (name: string, relation: string) => statements.push({ name, sql: `CREATE OR REPLACE VIEW ${quoteIdent(name)} AS ${relation}` });
+  for (const { view, source } of globals) {
+    if (sourcedOnly && !source) continue;
     if (!MERGED_ON_READ.has(view.setName) || !view.mergeQuery) {
-      statements.push(`CREATE VIEW ${quoteIdent(view.setName)} AS ${source ? sourceRelation(source, plan.range, pathOf) : emptyRelation(view.schema)}`);
+      define(view.setName, source ? sourceRelation(source, range, pathOf) : emptyRelation(view.schema));
       continue;
     }
-    const raw = source && source.keys.length > 0 ? partitionsRelation(view.setName, view.schema, source.keys.map(pathOf), plan.range) : emptyRelation(view.schema);
-    statements.push(`CREATE VIEW ${quoteIdent(partitionsTable(view.setName))} AS ${raw}`);
-    statements.push(`CREATE VIEW ${quoteIdent(view.setName)} AS ${view.mergeQuery(quoteIdent(partitionsTable(view.setName)))}`);
+    const raw = source && source.keys.length > 0 ? partitionsRelation(view.setName, view.schema, source.keys.map(pathOf), range) : emptyRelation(view.schema);
+    define(partitionsTable(view.setName), raw);
+    if (!sourcedOnly) define(view.setName, view.mergeQuery(quoteIdent(partitionsTable(view.setName))));
   }
   return statements;
 }
