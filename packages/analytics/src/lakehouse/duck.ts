@@ -93,16 +93,21 @@ export async function prunePartitionCache(maxBytes = CACHE_MAX_BYTES): Promise<v
   cachedBytes = total;
 }
 
+/** The local folder holding a store's objects: the store itself (file://) or its cache copy. */
+export function localStoreRoot(storeUri: string): string {
+  if (storeUri.startsWith('file://')) return fileURLToPath(storeUri);
+  return join(PARTITION_CACHE_DIR, createHash('sha256').update(storeUri).digest('hex').slice(0, 16));
+}
+
 /**
  * Local paths of objects for DuckDB to read: the files themselves for a file:// store, otherwise
  * copies kept in a local cache (downloaded once; least recently used ones pruned beyond 4 GiB).
  */
 export async function localObjectPaths(store: ObjectStore, keys: readonly string[]): Promise<{ paths: string[]; release: () => Promise<void> }> {
+  const root = localStoreRoot(store.uri);
   if (store.uri.startsWith('file://')) {
-    const root = fileURLToPath(store.uri);
     return { paths: keys.map((k) => join(root, ...k.split('/'))), release: async () => {} };
   }
-  const root = join(PARTITION_CACHE_DIR, createHash('sha256').update(store.uri).digest('hex').slice(0, 16));
   const paths = await Promise.all(
     keys.map(async (key) => {
       const path = join(root, ...key.split('/'));

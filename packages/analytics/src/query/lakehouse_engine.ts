@@ -4,14 +4,12 @@
 // (instance_pool.ts), one query per instance at a time, each on a connection of its own. The sandbox
 // lets DuckDB read the lake's partition files and nothing else, and the user's SQL cannot change its
 // configuration. Results go out as Arrow record batches, chunk by chunk.
-import { createHash } from 'node:crypto';
 import { join, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { StatementType, type DuckDBConnection, type DuckDBResult } from '@duckdb/node-api';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import type { ObjectStore } from '@micromegas/lake';
 import { DEFAULT_GLOBAL_VIEWS } from '../lakehouse/global/index.ts';
-import { PARTITION_CACHE_DIR, localObjectPaths } from '../lakehouse/duck.ts';
+import { localObjectPaths, localStoreRoot } from '../lakehouse/duck.ts';
 import type { GlobalView, LakehouseContext } from '../lakehouse/view.ts';
 import { ChunkConverter } from './arrow_chunks.ts';
 import { QueryError, type QueryEngine, type QueryErrorKind, type QueryRequest, type QueryResult, type TableInfo } from './engine.ts';
@@ -51,10 +49,7 @@ const QUERY_STATEMENTS = new Set<number>([StatementType.SELECT, StatementType.EX
  * the store's own `views/` for a file:// store, else that of its copies in the partition cache.
  */
 export function partitionRoot(store: ObjectStore): string {
-  const root = store.uri.startsWith('file://')
-    ? fileURLToPath(store.uri)
-    : join(PARTITION_CACHE_DIR, createHash('sha256').update(store.uri).digest('hex').slice(0, 16));
-  return join(root, 'views') + sep;
+  return join(localStoreRoot(store.uri), 'views') + sep;
 }
 
 function classify(err: unknown, queryId: string, timedOut: boolean): QueryError {
