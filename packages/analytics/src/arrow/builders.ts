@@ -88,12 +88,13 @@ export function splitInt64(v: bigint): [hi: number, lo: number] {
   return [Number(BigInt.asIntN(32, v >> 32n)), Number(BigInt.asUintN(32, v))];
 }
 
-export class Int32Column implements Releasable {
-  values = new Int32Array(1024);
+/** 32-bit integers or doubles in one typed array. */
+abstract class NumericColumn<A extends Int32Array | Uint32Array | Float64Array> implements Releasable {
+  length = 0;
+  constructor(public values: A) {}
   buffers(): ArrayBuffer[] {
     return [this.values.buffer as ArrayBuffer];
   }
-  length = 0;
   reserve(extra: number): void {
     if (this.length + extra > this.values.length) this.values = grow(this.values, this.length + extra);
   }
@@ -102,48 +103,39 @@ export class Int32Column implements Releasable {
     this.values[this.length++] = v;
   }
   fill(v: number, count: number): void {
-    if (this.length + count > this.values.length) this.values = grow(this.values, this.length + count);
+    this.reserve(count);
     this.values.fill(v, this.length, this.length + count);
     this.length += count;
   }
+  protected finishAs(type: Int32 | Uint32 | Float64): Data {
+    return makeData({ type, length: this.length, data: this.values.subarray(0, this.length) } as never);
+  }
+}
+
+export class Int32Column extends NumericColumn<Int32Array> {
+  constructor() {
+    super(new Int32Array(1024));
+  }
   finish(type: Int32 = new Int32()): Data {
-    return makeData({ type, length: this.length, data: this.values.subarray(0, this.length) });
+    return this.finishAs(type);
   }
 }
 
-export class Uint32Column implements Releasable {
-  values = new Uint32Array(1024);
-  buffers(): ArrayBuffer[] {
-    return [this.values.buffer as ArrayBuffer];
-  }
-  length = 0;
-  reserve(extra: number): void {
-    if (this.length + extra > this.values.length) this.values = grow(this.values, this.length + extra);
-  }
-  push(v: number): void {
-    if (this.length === this.values.length) this.values = grow(this.values, this.length + 1);
-    this.values[this.length++] = v;
+export class Uint32Column extends NumericColumn<Uint32Array> {
+  constructor() {
+    super(new Uint32Array(1024));
   }
   finish(): Data {
-    return makeData({ type: new Uint32(), length: this.length, data: this.values.subarray(0, this.length) });
+    return this.finishAs(new Uint32());
   }
 }
 
-export class Float64Column implements Releasable {
-  values = new Float64Array(1024);
-  buffers(): ArrayBuffer[] {
-    return [this.values.buffer as ArrayBuffer];
-  }
-  length = 0;
-  reserve(extra: number): void {
-    if (this.length + extra > this.values.length) this.values = grow(this.values, this.length + extra);
-  }
-  push(v: number): void {
-    if (this.length === this.values.length) this.values = grow(this.values, this.length + 1);
-    this.values[this.length++] = v;
+export class Float64Column extends NumericColumn<Float64Array> {
+  constructor() {
+    super(new Float64Array(1024));
   }
   finish(): Data {
-    return makeData({ type: new Float64(), length: this.length, data: this.values.subarray(0, this.length) });
+    return this.finishAs(new Float64());
   }
 }
 

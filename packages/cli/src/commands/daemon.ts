@@ -1,6 +1,7 @@
-import { DEFAULT_RETENTION_DAYS, MaintenanceDaemon, openLakehouse, type Lakehouse } from '@micromegas/analytics';
-import { UsageError, untilStopSignal, type CommandSpec, type OptionSpec } from '../command.ts';
-import { LAKE_ENVIRONMENT, LAKE_OPTIONS, describeLake, openLakeFromOptions } from '../lake_options.ts';
+import { DEFAULT_RETENTION_DAYS, MaintenanceDaemon, type Lakehouse } from '@micromegas/analytics';
+import { UsageError, type CommandSpec, type OptionSpec } from '../command.ts';
+import { runLakehouseRole } from '../lakehouse_role.ts';
+import { LAKE_ENVIRONMENT, LAKE_OPTIONS } from '../lake_options.ts';
 
 export const DAEMON_OPTIONS: Record<string, OptionSpec> = {
   'retention-days': {
@@ -41,21 +42,6 @@ export const daemonCommand: CommandSpec = {
   environment: { ...DAEMON_ENVIRONMENT, ...LAKE_ENVIRONMENT },
   async run(values) {
     retentionDays(values);
-    const lake = await openLakeFromOptions(values);
-    try {
-      console.error(describeLake(lake));
-      const house = await openLakehouse(lake);
-      try {
-        const stop = await startDaemonRole(house, values);
-        const signal = await untilStopSignal();
-        console.error(`daemon: ${signal} received, finishing the passes in progress`);
-        await stop();
-      } finally {
-        await house.close();
-      }
-    } finally {
-      await lake.close();
-    }
-    return 0;
+    return runLakehouseRole('daemon', values, (house) => startDaemonRole(house, values));
   },
 };

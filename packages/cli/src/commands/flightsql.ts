@@ -1,7 +1,8 @@
-import { LakehouseQueryEngine, openLakehouse, type Lakehouse } from '@micromegas/analytics';
+import { LakehouseQueryEngine, type Lakehouse } from '@micromegas/analytics';
 import { DEFAULT_FLIGHTSQL_PORT, startFlightSqlServer } from '@micromegas/flightsql';
-import { parseListen, untilStopSignal, type CommandSpec, type OptionSpec } from '../command.ts';
-import { LAKE_ENVIRONMENT, LAKE_OPTIONS, describeLake, keyringFromEnvironment, openLakeFromOptions } from '../lake_options.ts';
+import { parseListen, type CommandSpec, type OptionSpec } from '../command.ts';
+import { runLakehouseRole } from '../lakehouse_role.ts';
+import { LAKE_ENVIRONMENT, LAKE_OPTIONS, keyringFromEnvironment } from '../lake_options.ts';
 
 export const FLIGHTSQL_OPTIONS: Record<string, OptionSpec> = {
   'flightsql-listen': {
@@ -44,22 +45,8 @@ export const flightsqlCommand: CommandSpec = {
     ...LAKE_ENVIRONMENT,
     MICROMEGAS_API_KEYS: 'JSON keyring [{"name": "...", "key": "..."}]; clients send authorization: Bearer <key>',
   },
-  async run(values) {
-    const lake = await openLakeFromOptions(values);
-    try {
-      console.error(describeLake(lake));
-      const house = await openLakehouse(lake);
-      try {
-        const stop = await startFlightSqlRole(house, values, true);
-        const signal = await untilStopSignal();
-        console.error(`flightsql: ${signal} received, finishing the queries in progress`);
-        await stop();
-      } finally {
-        await house.close();
-      }
-    } finally {
-      await lake.close();
-    }
-    return 0;
+  run(values) {
+    keyringFromEnvironment({ disableAuth: values['disable-auth'] === true, requireKeys: true }); // fail before opening the lake
+    return runLakehouseRole('flightsql', values, (house) => startFlightSqlRole(house, values, true));
   },
 };
