@@ -6,3 +6,4 @@ export { FlightSqlError, toServiceError, type ErrorKind } from './errors.ts';
 export { parseRfc3339Nanos } from './headers.ts';
 export { TARGET_FLIGHT_DATA_BYTES, splitIpcStream, schemaToIpcStream, schemaToIpcMessage } from './ipc.ts';
 export { packAny, unpackAny, SQL_TYPE_URL_PREFIX } from './proto/index.ts';
+export { makeBulkIngest, flightDataToBatches, type BulkIngest, type BulkIngestLake } from './bulk_ingest.ts';

@@ -10,6 +10,7 @@ import type { RecordBatch, Schema } from 'apache-arrow';
 import type { Caller, QueryEngine } from './contract.ts';
 import { FlightSqlError, toServiceError } from './errors.ts';
 import { clientAttribution, header, queryLimit, queryRange } from './headers.ts';
+import { flightDataToBatches, type BulkIngest } from './bulk_ingest.ts';
 import { batchFlightData, encodeFlightData, schemaFlightData, schemaToIpcMessage, schemaToIpcStream, sliceBatch } from './ipc.ts';
 import * as meta from './metadata.ts';
 import { flight, packAny, sql, sqlMessageName, unpackAny, type Msg, type SqlMessageName } from './proto/index.ts';
@@ -28,6 +29,8 @@ export interface FlightSqlServerOptions {
   /** Every caller is an admin named "anonymous" (upstream --disable-auth). */
   disableAuth?: boolean;
   log?: (line: string) => void;
+  /** Bulk ingest for admins' DoPut(CommandStatementIngest), e.g. `makeBulkIngest(lake)`; without it they get UNIMPLEMENTED. */
+  bulkIngest?: BulkIngest;
 }
 
 export interface FlightSqlServer {
@@ -331,26 +334,62 @@ export async function startFlightSqlServer(options: FlightSqlServerOptions): Pro
     }),
 
     DoPut(call: ServerDuplexStream<Buffer, Buffer>) {
-      const reply = async (first: Buffer): Promise<never> => {
-        const caller = await authenticate(call.metadata);
-        const data = decodeOrInvalid(flight.FlightData, first, 'FlightData');
-        const cmd = (data.flight_descriptor as Msg | null)?.cmd as Uint8Array | undefined;
-        const any = cmd && unpackAny(cmd);
-        if (any && sqlMessageName(any.typeUrl) === 'CommandStatementIngest') {
-          if (!caller.admin) throw new FlightSqlError('permission_denied', 'bulk_ingest requires admin privileges');
-          throw unimplemented('bulk ingest (DoPut CommandStatementIngest)');
-        }
-        throw unimplemented('DoPut');
+      // The first message is checked at once (a refused caller is not made to send everything); the
+      // rest are collected, as an ingest writes in one transaction once the client is done.
+      const frames: Msg[] = [];
+      let admitted: Promise<{ caller: Caller; table: string; ingest: BulkIngest }> | undefined;
+      let failed = false;
+      const reject = (err: unknown) => {
+        if (failed) return;
+        failed = true;
+        call.emit('error', fail('DoPut', err));
       };
-      let started = false;
-      call.on('data', (first: Buffer) => {
-        if (started) return;
-        started = true;
-        reply(first).catch((err) => call.emit('error', fail('DoPut', err)));
+      const admit = async (first: Msg) => {
+        const caller = await authenticate(call.metadata);
+        const cmd = (first.flight_descriptor as Msg | null)?.cmd as Uint8Array | undefined;
+        const any = cmd && unpackAny(cmd);
+        if (!any || sqlMessageName(any.typeUrl) !== 'CommandStatementIngest') throw unimplemented('DoPut');
+        if (!caller.admin) throw new FlightSqlError('permission_denied', 'bulk_ingest requires admin privileges');
+        if (!options.bulkIngest) throw unimplemented('bulk ingest (DoPut CommandStatementIngest)');
+        const table = String(decodeOrInvalid(sql.CommandStatementIngest, any.value, 'CommandStatementIngest').table ?? '');
+        return { caller, table, ingest: options.bulkIngest };
+      };
+      const finish = async () => {
+        if (!admitted) throw new FlightSqlError('invalid_argument', 'DoPut: empty stream');
+        const { caller, table, ingest } = await admitted;
+        const batches = flightDataToBatches(frames.map((f) => ({ dataHeader: f.data_header as Uint8Array, dataBody: f.data_body as Uint8Array })));
+        const started = Date.now();
+        let count: number;
+        try {
+          count = await ingest(table, batches, caller);
+        } catch (err) {
+          const message = `error ingesting into ${table}: ${(err as Error)?.message ?? String(err)}`;
+          log(`flightsql: bulk ingest caller=${caller.name} ${message}`);
+          throw new FlightSqlError(err instanceof FlightSqlError ? err.kind : 'internal', message);
+        }
+        log(`flightsql: bulk ingest caller=${caller.name} table=${table} rows=${count} ms=${Date.now() - started}`);
+        // Python's bulk_ingest parses app_metadata as a bare DoPutUpdateResult (no Any).
+        const result = sql.DoPutUpdateResult.encode({ record_count: count });
+        call.write(Buffer.from(flight.PutResult.encode({ app_metadata: result })));
+        call.end();
+      };
+      call.on('data', (m: Buffer) => {
+        if (failed) return;
+        try {
+          const frame = decodeOrInvalid(flight.FlightData, m, 'FlightData');
+          frames.push(frame);
+          if (!admitted) {
+            admitted = admit(frame);
+            admitted.catch(reject);
+          }
+        } catch (err) {
+          reject(err);
+        }
       });
       call.on('end', () => {
-        if (!started) call.emit('error', fail('DoPut', new FlightSqlError('invalid_argument', 'DoPut: empty stream')));
+        if (!failed) finish().catch(reject);
       });
+      call.on('error', () => undefined);
     },
 
     DoExchange(call: ServerDuplexStream<Buffer, Buffer>) {
