@@ -1,5 +1,5 @@
 import { LakehouseQueryEngine, type Lakehouse } from '@micromegas/analytics';
-import { DEFAULT_FLIGHTSQL_PORT, startFlightSqlServer } from '@micromegas/flightsql';
+import { DEFAULT_FLIGHTSQL_PORT, makeBulkIngest, startFlightSqlServer } from '@micromegas/flightsql';
 import { parseListen, type CommandSpec, type OptionSpec } from '../command.ts';
 import { runLakehouseRole } from '../lakehouse_role.ts';
 import { LAKE_ENVIRONMENT, LAKE_OPTIONS, keyringFromEnvironment } from '../lake_options.ts';
@@ -23,7 +23,15 @@ export async function startFlightSqlRole(
   const disableAuth = values['disable-auth'] === true;
   const keyring = keyringFromEnvironment({ disableAuth, requireKeys });
   const engine = new LakehouseQueryEngine(house);
-  const server = await startFlightSqlServer({ engine, host, port, keyring: keyring ?? undefined, disableAuth: keyring === null, log: (line) => console.error(line) });
+  const server = await startFlightSqlServer({
+    engine,
+    host,
+    port,
+    keyring: keyring ?? undefined,
+    disableAuth: keyring === null,
+    bulkIngest: makeBulkIngest(house.lake),
+    log: (line) => console.error(line),
+  });
   return async () => {
     await server.close();
     await engine.close();
