@@ -17,4 +17,5 @@ for (;;) {
   await retirePartitions(db, 'log_entries', processId!, 0n, end + 3600n * NS_PER_SECOND);
   await materializeGlobalViews(house, DEFAULT_GLOBAL_VIEWS, begin, end, NS_PER_SECOND);
   await jitUpdate(house, await makeJitView(house, 'log_entries', processId!), { begin: 0n, end: end + 3600n * NS_PER_SECOND });
+  process.stdout.write('round\n');
 }

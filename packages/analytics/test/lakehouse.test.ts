@@ -128,8 +128,16 @@ describe('crash safety (real PostgreSQL, separate processes)', () => {
       const url = (lake.config.connectionString ?? '') as string;
       for (let round = 0; round < 4; round++) {
         const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'crash_child.ts'), url, lake.blobs.uri, String(begin), String(end), processId], { stdio: ['ignore', 'pipe', 'inherit'] });
-        await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
-        await new Promise((r) => setTimeout(r, 150 + round * 170));
+        // Kill in the middle of a later round: after a first full round (so that it has replaced
+        // partitions), at a different point of the next one each time.
+        await new Promise<void>((resolve) => {
+          let seen = '';
+          child.stdout!.on('data', (d: Buffer) => {
+            seen += d.toString();
+            if (seen.includes('round')) resolve();
+          });
+        });
+        await new Promise((r) => setTimeout(r, 40 + round * 110));
         child.kill('SIGKILL');
         await new Promise((r) => child.once('exit', r));
       }
