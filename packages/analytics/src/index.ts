@@ -21,3 +21,4 @@ export { currentPartitions, queryView, type ViewInstanceRef } from './lakehouse/
 export { ImagesBuilder, imagesSchema, IMAGES_SCHEMA_HASH } from './views/images.ts';
 export * from './query/engine.ts';
 export { LakehouseQueryEngine, type LakehouseEngineOptions } from './query/lakehouse_engine.ts';
+export { JsonbError, decodeJsonb, encodeJsonb, encodeJsonbStringMap, jsonbToJson } from './jsonb.ts';

@@ -3,7 +3,7 @@
 // Columns are read by name; PostgreSQL rows are inserted with ON CONFLICT DO NOTHING and payloads
 // are put-if-absent, so replaying the same data is harmless.
 import { RecordBatchReader, TimeUnit, type RecordBatch, type Vector } from 'apache-arrow';
-import { formatTimestampNanos } from '@micromegas/analytics';
+import { decodeJsonb, formatTimestampNanos } from '@micromegas/analytics';
 import type { Caller } from './contract.ts';
 import { FlightSqlError } from './errors.ts';
 import type { FlightDataParts } from './ipc.ts';
@@ -112,7 +112,7 @@ function stringList(batch: RecordBatch, name: string): (row: number) => string[]
   };
 }
 
-/** Properties as list<struct<key, value>> (or a map): parallel key and value arrays, in order. */
+/** Properties as list<struct<key, value>>, a map or a JSONB object: parallel key and value arrays, in order. */
 function properties(batch: RecordBatch, name: string): (row: number) => [string[], string[]] {
   const v = column(batch, name);
   return (row) => {
@@ -120,7 +120,21 @@ function properties(batch: RecordBatch, name: string): (row: number) => [string[
     const keys: string[] = [];
     const values: string[] = [];
     if (x === null || x === undefined) return [keys, values];
-    if (x instanceof Uint8Array) throw bad(`column "${name}": JSONB properties are not supported yet; send list<struct<key: utf8, value: utf8>>`);
+    if (x instanceof Uint8Array) {
+      // JSONB object, as our processes/streams views return them: string values kept, others as JSON text.
+      let decoded: unknown;
+      try {
+        decoded = decodeJsonb(x);
+      } catch (err) {
+        throw bad(`column "${name}": invalid JSONB properties (${(err as Error).message})`);
+      }
+      if (decoded === null || typeof decoded !== 'object' || Array.isArray(decoded)) throw bad(`column "${name}": JSONB properties must be an object`);
+      for (const [k, val] of Object.entries(decoded)) {
+        keys.push(k);
+        values.push(typeof val === 'string' ? val : JSON.stringify(val, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
+      }
+      return [keys, values];
+    }
     for (const item of x) {
       // A list element is a StructRow ({key, value}); a map entry iterates as [key, value].
       const [k, val] = Array.isArray(item) ? item : [(item as { key?: unknown }).key, (item as { value?: unknown }).value];

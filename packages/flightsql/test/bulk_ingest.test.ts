@@ -255,3 +255,36 @@ describe('bulk ingest through pyarrow DoPut', { skip: hasPyarrow ? false : 'pyth
     });
   }
 });
+
+test('bulk ingest accepts JSONB properties, as the processes view returns them', async () => {
+  const { encodeJsonbStringMap } = await import('@micromegas/analytics');
+  const { makeData, RecordBatch, Schema, Field, Struct, Utf8, Int64, Binary, TimestampNanosecond, vectorFromArray } = await import('apache-arrow');
+  const t = await createTestDatabase('mm_bulk_jsonb');
+  const db = await openDatabase({ connectionString: t.connectionString, dataDir: '' });
+  const blobs = openObjectStore('memory://bulk-jsonb');
+  try {
+    await migrateDataLake(db);
+    const ingest = makeBulkIngest({ db, blobs });
+    const id = '0f0e0d0c-0b0a-4908-8706-050403020100';
+    const text = (v: string) => vectorFromArray([v], new Utf8()).data[0]!;
+    const fields: [string, unknown][] = [
+      ['process_id', text(id)], ['exe', text('app')], ['username', text('u')], ['realname', text('U')], ['computer', text('c')],
+      ['distro', text('d')], ['cpu_brand', text('x')],
+      ['tsc_frequency', makeData({ type: new Int64(), length: 1, data: BigInt64Array.of(1_000_000_000n) } as never)],
+      ['start_time', makeData({ type: new TimestampNanosecond('+00:00'), length: 1, data: BigInt64Array.of(1_700_000_000_000_000_000n) } as never)],
+      ['start_ticks', makeData({ type: new Int64(), length: 1, data: BigInt64Array.of(5n) } as never)],
+      ['insert_time', makeData({ type: new TimestampNanosecond('+00:00'), length: 1, data: BigInt64Array.of(1_700_000_000_000_000_000n) } as never)],
+      ['parent_process_id', text('')],
+      ['properties', vectorFromArray([encodeJsonbStringMap([['region', 'eu'], ['version', '1.2']])], new Binary()).data[0]],
+    ];
+    const schema = new Schema(fields.map(([name, d]) => new Field(name, (d as { type: never }).type, true)));
+    const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: 1, children: fields.map(([, d]) => d as never) }));
+    assert.equal(await ingest('processes', [batch], { name: 'admin', admin: true }), 1);
+    const { rows } = await db.query<{ p: string }>('SELECT properties::text AS p FROM processes WHERE process_id = $1', [id]);
+    assert.equal(rows[0]!.p, '{"(region,eu)","(version,1.2)"}');
+  } finally {
+    await db.close();
+    await blobs.close();
+    await t.drop();
+  }
+});
