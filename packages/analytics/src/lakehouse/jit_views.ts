@@ -4,7 +4,10 @@
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { findProcess, findStream, type BlockWithContext, type ProcessMeta, type StreamMeta } from '../metadata.ts';
 import { makeTimeConverter, parseTimestampNanos, type Nanos } from '../time.ts';
-import { asyncEventsSchema, buildAsyncEventsFromBuffers, buildNetSpans, buildThreadSpansFromBuffers, netSpansSchema, threadSpansSchema } from '../spans/index.ts';
+import {
+  ASYNC_EVENTS_SCHEMA_HASH, NET_SPANS_SCHEMA_HASH, THREAD_SPANS_SCHEMA_HASH, asyncEventsSchema, buildAsyncEventsFromBuffers, buildNetSpans,
+  buildThreadSpansFromBuffers, netSpansSchema, threadSpansSchema,
+} from '../spans/index.ts';
 import { LOG_ENTRIES_SCHEMA_HASH, logEntriesSchema } from '../views/log_entries.ts';
 import { MEASURES_SCHEMA_HASH, measuresSchema } from '../views/measures.ts';
 import { IMAGES_SCHEMA_HASH, ImagesBuilder, imagesSchema } from '../views/images.ts';
@@ -88,7 +91,7 @@ function streamThreadSpansView(stream: StreamMeta, process: ProcessMeta): JitVie
     setName: 'thread_spans',
     instanceId: stream.streamId,
     schema: threadSpansSchema,
-    schemaHash: Uint8Array.of(3),
+    schemaHash: THREAD_SPANS_SCHEMA_HASH,
     scope: 'stream',
     tag: '',
     blockOrder: 'event',
@@ -136,7 +139,7 @@ export async function makeJitView(ctx: LakehouseContext, setName: string, instan
     case 'async_events':
       return processView(setName, process, {
         schema: asyncEventsSchema,
-        schemaHash: Uint8Array.of(3),
+        schemaHash: ASYNC_EVENTS_SCHEMA_HASH,
         tag: 'cpu',
         blockOrder: 'insert',
         retire: 'containment',
@@ -169,7 +172,7 @@ export async function makeJitView(ctx: LakehouseContext, setName: string, instan
       // net_spans: one tree per net stream of the process, concatenated.
       return processView(setName, process, {
         schema: netSpansSchema,
-        schemaHash: Uint8Array.of(2),
+        schemaHash: NET_SPANS_SCHEMA_HASH,
         tag: 'net',
         blockOrder: 'event',
         retire: 'overlap',

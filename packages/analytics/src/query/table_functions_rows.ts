@@ -5,7 +5,7 @@ import { fetchBlockPayload } from '../block_source.ts';
 import { encodeJsonb } from '../jsonb.ts';
 import { fetchBlocksWithContext } from '../metadata.ts';
 import type { GlobalView, LakehouseContext } from '../lakehouse/view.ts';
-import { asyncEventsSchema, netSpansSchema, threadSpansSchema } from '../spans/index.ts';
+import { ASYNC_EVENTS_SCHEMA_HASH, NET_SPANS_SCHEMA_HASH, THREAD_SPANS_SCHEMA_HASH, asyncEventsSchema, netSpansSchema, threadSpansSchema } from '../spans/index.ts';
 import { formatTimestampNanos, parseTimestampNanos, type Nanos } from '../time.ts';
 import { IMAGES_SCHEMA_HASH, imagesSchema } from '../views/images.ts';
 import { PlanError } from './plan.ts';
@@ -66,9 +66,9 @@ export async function listPartitionRows(ctx: LakehouseContext): Promise<Row[]> {
 
 /** Per-instance view sets (makeJitView) with their schemas; log_entries and measures also have a global instance. */
 const JIT_SETS = [
-  { name: 'thread_spans', schema: threadSpansSchema, hash: Uint8Array.of(3) },
-  { name: 'async_events', schema: asyncEventsSchema, hash: Uint8Array.of(3) },
-  { name: 'net_spans', schema: netSpansSchema, hash: Uint8Array.of(2) },
+  { name: 'thread_spans', schema: threadSpansSchema, hash: THREAD_SPANS_SCHEMA_HASH },
+  { name: 'async_events', schema: asyncEventsSchema, hash: ASYNC_EVENTS_SCHEMA_HASH },
+  { name: 'net_spans', schema: netSpansSchema, hash: NET_SPANS_SCHEMA_HASH },
   { name: 'images', schema: imagesSchema, hash: IMAGES_SCHEMA_HASH },
 ];
 

@@ -9,6 +9,9 @@ import { EventScopeResolver, ScopeTable } from './scope_hash.ts';
 
 const dictUtf8 = () => new Dictionary(new Utf8(), new Int32());
 
+/** Version of the async_events file schema, recorded with every partition. */
+export const ASYNC_EVENTS_SCHEMA_HASH = Uint8Array.of(3);
+
 export const asyncEventsSchema = new Schema([
   new Field('stream_id', dictUtf8(), false),
   new Field('block_id', dictUtf8(), false),

@@ -14,6 +14,9 @@ export const ROOT_PARENT_SPAN_ID = -1;
 const dictUtf8 = () => new Dictionary(new Utf8(), new Int32());
 const timestampNs = () => new Timestamp(TimeUnit.NANOSECOND);
 
+/** Version of the net_spans file schema, recorded with every partition. */
+export const NET_SPANS_SCHEMA_HASH = Uint8Array.of(2);
+
 export const netSpansSchema = new Schema([
   new Field('process_id', dictUtf8(), false),
   new Field('stream_id', dictUtf8(), false),

@@ -11,6 +11,9 @@ import { EventScopeResolver, ScopeTable } from './scope_hash.ts';
 const dictUtf8 = () => new Dictionary(new Utf8(), new Int32());
 const timestampNs = () => new Timestamp(TimeUnit.NANOSECOND);
 
+/** Version of the thread_spans file schema, recorded with every partition. */
+export const THREAD_SPANS_SCHEMA_HASH = Uint8Array.of(3);
+
 export const threadSpansSchema = new Schema([
   new Field('id', new Int64(), false),
   new Field('parent', new Int64(), false),
