@@ -67,20 +67,24 @@ export class Int64Column implements Releasable {
   }
   /** Smallest and largest value (undefined when empty). */
   range(): { min: bigint | undefined; max: bigint | undefined } {
-    if (this.length === 0) return { min: undefined, max: undefined };
-    const v = this.values;
-    let min = v[0]!;
-    let max = min;
-    for (let i = 1; i < this.length; i++) {
-      const x = v[i]!;
-      if (x < min) min = x;
-      else if (x > max) max = x;
-    }
-    return { min, max };
+    return bigintRange(this.values, this.length);
   }
   finish(type: Int64 | Timestamp): Data {
     return makeData({ type, length: this.length, data: this.values.subarray(0, this.length) } as never);
   }
+}
+
+/** Smallest and largest of the first `length` values (all by default); undefined when there are none. */
+export function bigintRange(values: ArrayLike<bigint>, length = values.length): { min: bigint | undefined; max: bigint | undefined } {
+  if (length === 0) return { min: undefined, max: undefined };
+  let min = values[0]!;
+  let max = min;
+  for (let i = 1; i < length; i++) {
+    const x = values[i]!;
+    if (x < min) min = x;
+    else if (x > max) max = x;
+  }
+  return { min, max };
 }
 
 /** Splits an int64 into the (hi, lo) pair pushOffset expects. */

@@ -2,11 +2,10 @@
 // for an instance over an event range materializes exactly the partitions that are missing or stale,
 // inside the query. Two servers doing it at once write the same insert ranges, and the catalog's
 // per-range lock plus containment retirement keeps one partition per range.
-import { decodeTransitPayload, type TransitValue } from '@micromegas/transit';
+import { decodeTransitPayload, type BlockPayload, type DependencyMap, type TransitValue } from '@micromegas/transit';
 import { asBlockError, decodeDependencies, decompressPayload, fetchBlockPayload } from '../block_source.ts';
-import type { DependencyMap } from '@micromegas/transit';
 import { fetchBlocksWithContext, type BlockWithContext } from '../metadata.ts';
-import { formatTimestampNanos, type Nanos } from '../time.ts';
+import { formatTimestampNanos, parseTimestampNanos, type Nanos } from '../time.ts';
 import { hashToObjectCount, listOverlappingPartitions, type Partition, type TimeRange } from './catalog/index.ts';
 import type { JitView } from './jit_views.ts';
 import type { LakehouseContext } from './view.ts';
@@ -99,20 +98,30 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** Decodes blocks for views built from transit objects; failing blocks are reported and left out. */
-export async function decodeBlocks(ctx: LakehouseContext, setName: string, blocks: readonly BlockWithContext[]): Promise<{ ctx: BlockWithContext; objects: TransitValue[] }[]> {
-  const out: { ctx: BlockWithContext; objects: TransitValue[] }[] = [];
+/** Fetches the blocks' payloads at once, then decodes each; a block that fails is reported and left out. */
+async function decodeEach<T>(
+  ctx: LakehouseContext,
+  setName: string,
+  blocks: readonly BlockWithContext[],
+  decode: (block: BlockWithContext, payload: BlockPayload) => T,
+): Promise<T[]> {
+  const out: T[] = [];
   const payloads = await Promise.all(blocks.map((b) => fetchBlockPayload(ctx.lake.blobs, b.block).catch((err: Error) => err)));
   blocks.forEach((b, i) => {
     try {
       const p = payloads[i]!;
       if (p instanceof Error) throw p;
-      out.push({ ctx: b, objects: decodeTransitPayload(b.stream, p).objects });
+      out.push(decode(b, p));
     } catch (err) {
       ctx.log('warn', `${setName}: ${asBlockError(b.block, err).message}`);
     }
   });
   return out;
+}
+
+/** Decodes blocks for views built from transit objects (the generic decoder). */
+export function decodeBlocks(ctx: LakehouseContext, setName: string, blocks: readonly BlockWithContext[]): Promise<{ ctx: BlockWithContext; objects: TransitValue[] }[]> {
+  return decodeEach(ctx, setName, blocks, (b, p) => ({ ctx: b, objects: decodeTransitPayload(b.stream, p).objects }));
 }
 
 export interface DecompressedBlock {
@@ -121,21 +130,12 @@ export interface DecompressedBlock {
   dependencies: DependencyMap;
 }
 
-/** Fetches and decompresses blocks and decodes their dependencies, for the fast span readers. */
-export async function decompressBlocks(ctx: LakehouseContext, setName: string, blocks: readonly BlockWithContext[]): Promise<DecompressedBlock[]> {
-  const out: DecompressedBlock[] = [];
-  const payloads = await Promise.all(blocks.map((b) => fetchBlockPayload(ctx.lake.blobs, b.block).catch((err: Error) => err)));
-  blocks.forEach((b, i) => {
-    try {
-      const p = payloads[i]!;
-      if (p instanceof Error) throw p;
-      const buffers = decompressPayload(b.block, p);
-      out.push({ ctx: b, objects: buffers.objects, dependencies: decodeDependencies(b.block, b.stream, buffers) });
-    } catch (err) {
-      ctx.log('warn', `${setName}: ${asBlockError(b.block, err).message}`);
-    }
+/** Decompresses blocks and decodes their dependencies, for the fast span readers. */
+export function decompressBlocks(ctx: LakehouseContext, setName: string, blocks: readonly BlockWithContext[]): Promise<DecompressedBlock[]> {
+  return decodeEach(ctx, setName, blocks, (b, p) => {
+    const buffers = decompressPayload(b.block, p);
+    return { ctx: b, objects: buffers.objects, dependencies: decodeDependencies(b.block, b.stream, buffers) };
   });
-  return out;
 }
 
 /** Brings the partitions of a JIT view instance covering `eventRange` up to date. */
@@ -153,7 +153,6 @@ export async function jitUpdate(ctx: LakehouseContext, view: JitView, eventRange
   const lo = rows[0]?.lo;
   const hi = rows[0]?.hi;
   if (!lo || !hi) return stats;
-  const { parseTimestampNanos } = await import('../time.ts');
   const first = trunc(parseTimestampNanos(lo), config.maxInsertSlice);
   const last = trunc(parseTimestampNanos(hi), config.maxInsertSlice) + config.maxInsertSlice;
   const blockParams: unknown[] = [view.instanceId, formatTimestampNanos(first), formatTimestampNanos(last)];

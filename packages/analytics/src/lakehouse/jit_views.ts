@@ -2,6 +2,7 @@
 // blocks feed each, how partitions are cut, and how rows are built. `makeJitView` is the view
 // factory behind view_instance(set, id).
 import type { RecordBatch, Schema } from 'apache-arrow';
+import { bigintRange } from '../arrow/builders.ts';
 import { findProcess, findStream, type BlockWithContext, type ProcessMeta, type StreamMeta } from '../metadata.ts';
 import { makeTimeConverter, parseTimestampNanos, type Nanos } from '../time.ts';
 import {
@@ -61,14 +62,7 @@ function batchRows(batch: RecordBatch, min: Nanos | undefined, max: Nanos | unde
 }
 
 function timeRange(batch: RecordBatch, column: string): [Nanos | undefined, Nanos | undefined] {
-  const values = batch.getChild(column)?.toArray() as BigInt64Array | undefined;
-  if (!values || values.length === 0) return [undefined, undefined];
-  let min = values[0]!;
-  let max = min;
-  for (const v of values) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
+  const { min, max } = bigintRange((batch.getChild(column)?.toArray() as BigInt64Array | undefined) ?? []);
   return [min, max];
 }
 

@@ -2,7 +2,7 @@
 // analytics.md §1.4.1–§1.4.3): `blocks` (one row per block with its stream and process), and
 // `processes` / `streams` (one row per process / stream seen in the insert range).
 import { Schema, Binary, Utf8, Int32, Int64 } from 'apache-arrow';
-import { BytesColumn, Int32Column, Int64Column, Utf8ListColumn } from '../../arrow/builders.ts';
+import { bigintRange, BytesColumn, Int32Column, Int64Column, Utf8ListColumn } from '../../arrow/builders.ts';
 import { makeBatch } from '../../arrow/batch.ts';
 import { binary, dictBinary, field, int32, int64, timestampNs, utf8, utf8List } from '../../arrow/types.ts';
 import { formatTimestampNanos, type Nanos } from '../../time.ts';
@@ -60,13 +60,7 @@ function toBatch<T>(schema: Schema, columns: Column<T>[], items: readonly T[]) {
 }
 
 function minMax(values: Nanos[]): [Nanos | undefined, Nanos | undefined] {
-  if (values.length === 0) return [undefined, undefined];
-  let min = values[0]!;
-  let max = min;
-  for (const v of values) {
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
+  const { min, max } = bigintRange(values);
   return [min, max];
 }
 
