@@ -1,6 +1,6 @@
 // Reading one block's payload from the object store and undoing its LZ4 frames. Every failure is
 // a BlockDecodeError naming the block, so one corrupt block never fails a whole partition silently.
-import type { ObjectStore } from '@micromegas/lake';
+import { blockObjectKey, type ObjectStore } from '@micromegas/lake';
 import { decodeBlockPayload, decompressLz4Frame, Lz4Scratch, parseDependencies, type BlockPayload, type DependencyMap } from '@micromegas/transit';
 import type { BlockMeta, StreamMeta } from './metadata.ts';
 
@@ -15,9 +15,7 @@ export class BlockDecodeError extends Error {
   }
 }
 
-export function blobKey(block: Pick<BlockMeta, 'processId' | 'streamId' | 'blockId'>): string {
-  return `blobs/${block.processId}/${block.streamId}/${block.blockId}`;
-}
+export const blobKey: (block: Pick<BlockMeta, 'processId' | 'streamId' | 'blockId'>) => string = blockObjectKey;
 
 export async function fetchBlockPayload(store: ObjectStore, block: BlockMeta): Promise<BlockPayload> {
   const bytes = await store.get(blobKey(block));

@@ -3,7 +3,7 @@
 // Columns are read by name; PostgreSQL rows are inserted with ON CONFLICT DO NOTHING and payloads
 // are put-if-absent, so replaying the same data is harmless.
 import { RecordBatchReader, TimeUnit, type RecordBatch, type Vector } from 'apache-arrow';
-import { decodeJsonb, formatTimestampNanos } from '@micromegas/analytics';
+import { blobKey, decodeJsonb, formatTimestampNanos } from '@micromegas/analytics';
 import type { Caller } from './contract.ts';
 import { FlightSqlError } from './errors.ts';
 import type { FlightDataParts } from './ipc.ts';
@@ -221,7 +221,7 @@ async function ingestPayloads(lake: BulkIngestLake, batches: RecordBatch[]): Pro
       const bytes = payload(r);
       if (!bytes) throw bad(`payloads row ${rows + r}: payload is null`);
       // Put-if-absent: block objects are write-once, an existing one is the same block already copied.
-      await lake.blobs.putIfAbsent(`blobs/${parts.join('/')}`, bytes);
+      await lake.blobs.putIfAbsent(blobKey({ processId: parts[0]!, streamId: parts[1]!, blockId: parts[2]! }), bytes);
     }
     rows += b.numRows;
   }

@@ -7,9 +7,8 @@ import {
   decodeStreamInfo,
   encodeBlockPayload,
   encodeUdtList,
-  type BlockEnvelope,
 } from '@micromegas/transit';
-import { checkReady, type Lake } from '@micromegas/lake';
+import { blockObjectKey, checkReady, type Lake } from '@micromegas/lake';
 import { BadRequestError, UnavailableError, isDataException } from './errors.ts';
 import { BlockRowWriter } from './block_rows.ts';
 import { toPgTimestamp } from './timestamp.ts';
@@ -30,10 +29,8 @@ export interface IngestionStats {
   failures: number;
 }
 
-/** The object key of a block payload, shared with every reader of the lake. */
-export function blockObjectKey(b: Pick<BlockEnvelope, 'processId' | 'streamId' | 'blockId'>): string {
-  return `blobs/${b.processId}/${b.streamId}/${b.blockId}`;
-}
+/** The object key of a block payload (re-exported: it belongs to the lake's layout). */
+export { blockObjectKey };
 
 function decodeOrReject<T>(what: string, body: Uint8Array, decode: (b: Uint8Array) => T): T {
   if (body.length === 0) throw new BadRequestError(`${what}: empty body`);

@@ -28,7 +28,7 @@ export {
 } from './sql_types.ts';
 export { DATA_LAKE_SCHEMA_VERSION, migrateDataLake, readDataLakeSchemaVersion } from './migration.ts';
 export type { ObjectStore } from './object_store.ts';
-export { openObjectStore, validateListPrefix, validateObjectKey } from './object_store.ts';
+export { blockObjectKey, openObjectStore, validateListPrefix, validateObjectKey } from './object_store.ts';
 export type { S3StoreOptions } from './s3_store.ts';
 export { openS3Store, s3ClientConfigFrom } from './s3_store.ts';
 export { openFileStore } from './file_store.ts';

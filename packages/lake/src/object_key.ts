@@ -27,3 +27,8 @@ export function validateListPrefix(prefix: string): void {
 export function compareKeys(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
+
+/** The object key of a block payload, shared by every writer and reader of the lake. */
+export function blockObjectKey(b: { processId: string; streamId: string; blockId: string }): string {
+  return `blobs/${b.processId}/${b.streamId}/${b.blockId}`;
+}

@@ -2,11 +2,11 @@
 // server) or memory. Keys are relative to the URI's root, e.g. blobs/{process}/{stream}/{block}.
 import { InvalidObjectKeyError, ObjectStoreError } from './errors.ts';
 import { openFileStore } from './file_store.ts';
-import { compareKeys, validateListPrefix, validateObjectKey } from './object_key.ts';
+import { blockObjectKey, compareKeys, validateListPrefix, validateObjectKey } from './object_key.ts';
 import { openMemoryStore } from './memory_store.ts';
 import { openS3Store } from './s3_store.ts';
 
-export { compareKeys, InvalidObjectKeyError, ObjectStoreError, validateListPrefix, validateObjectKey };
+export { blockObjectKey, compareKeys, InvalidObjectKeyError, ObjectStoreError, validateListPrefix, validateObjectKey };
 
 export interface ObjectStore {
   readonly uri: string;

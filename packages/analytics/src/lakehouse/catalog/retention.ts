@@ -1,6 +1,6 @@
 // Retention (upstream delete.rs): forgets raw telemetry and partitions older than N days. Each kind
 // goes in batches of 1000 so one pass never holds a huge transaction or a long list of blobs.
-import type { Database, ObjectStore } from '@micromegas/lake';
+import { blockObjectKey, type Database, type ObjectStore } from '@micromegas/lake';
 import { formatTimestampNanos, type Nanos } from '../../time.ts';
 import { CLEANUP_BATCH_SIZE, deleteObjects, nowNanos } from './temporary_files.ts';
 import { retireExpiredPartitionsBatch } from './partitions.ts';
@@ -39,7 +39,7 @@ export function deleteExpiredBlocks(db: Database, store: ObjectStore, horizon: N
       );
       await deleteObjects(
         store,
-        res.rows.map((r) => `blobs/${r.process_id}/${r.stream_id}/${r.block_id}`),
+        res.rows.map((r) => blockObjectKey({ processId: r.process_id, streamId: r.stream_id, blockId: r.block_id })),
       );
       return res.rows.length;
     }),
