@@ -10,6 +10,7 @@ import type {
   ResourceLogs,
   ResourceMetrics,
   ResourceSpans,
+  Resource,
 } from './types.ts';
 
 const TO_OBJECT: protobuf.IConversionOptions = {
@@ -105,3 +106,5 @@ export function encodeRpcStatus(code: number, message: string): Uint8Array {
 export function decodeRpcStatus(b: Uint8Array): { code: number; message: string } {
   return decodeWith(Types.RpcStatus, b);
 }
+
+export const decodeResource = (b: Uint8Array): Resource => decodeWith(Types.Resource, b);
