@@ -7,6 +7,9 @@ import { makeTimeConverter } from '../time.ts';
 import { LogEntriesBuilder, type BuiltRows } from '../views/log_entries.ts';
 import { MeasuresBuilder } from '../views/measures.ts';
 import type { LakehouseContext, PartitionRows } from './view.ts';
+import { FORMAT_OTLP_LOGS, FORMAT_OTLP_METRICS, forEachOtlpBlock } from '../otel/blocks.ts';
+import { otelLogRows } from '../otel/logs.ts';
+import { otelMetricRows } from '../otel/metrics.ts';
 
 export type EventViewKind = 'log_entries' | 'measures';
 
@@ -18,9 +21,10 @@ export interface EventRowsResult extends PartitionRows {
 
 export async function buildEventRows(ctx: LakehouseContext, kind: EventViewKind, blocks: readonly BlockWithContext[]): Promise<EventRowsResult> {
   const builder = kind === 'log_entries' ? new LogEntriesBuilder() : new MeasuresBuilder();
+  const otlpFormat = kind === 'log_entries' ? FORMAT_OTLP_LOGS : FORMAT_OTLP_METRICS;
   const transit = blocks.filter((b) => {
     if (b.stream.format === 'micromegas-transit') return true;
-    ctx.log('warn', `${kind}: skipping block ${b.block.blockId} of unsupported format ${b.stream.format}`);
+    if (b.stream.format !== otlpFormat) ctx.log('warn', `${kind}: skipping block ${b.block.blockId} of unsupported format ${b.stream.format}`);
     return false;
   });
   builder.reserveRows(transit.reduce((n, b) => n + b.block.nbObjects, 0));
@@ -47,6 +51,12 @@ export async function buildEventRows(ctx: LakehouseContext, kind: EventViewKind,
       failedBlocks++;
       ctx.log('warn', `${kind}: ${asBlockError(b.block, err).message}`);
     }
+  }
+  // OTLP blocks (reference ingestion-protocol.md §1.6), mapped like upstream's otel processors.
+  if (builder instanceof LogEntriesBuilder) {
+    failedBlocks += await forEachOtlpBlock(ctx, kind, FORMAT_OTLP_LOGS, blocks, (b, logs) => builder.addDecodedRows(b, otelLogRows(logs, b.block.beginTimeNs)));
+  } else {
+    failedBlocks += await forEachOtlpBlock(ctx, kind, FORMAT_OTLP_METRICS, blocks, (b, metrics) => builder.addDecodedRows(b, otelMetricRows(metrics, { measures: true, histograms: false }).measures));
   }
   const built: BuiltRows = builder.finish();
   return {

@@ -14,6 +14,7 @@ import { MEASURES_SCHEMA_HASH, measuresSchema } from '../views/measures.ts';
 import { IMAGES_SCHEMA_HASH, ImagesBuilder, imagesSchema } from '../views/images.ts';
 import type { RetireMatch, TimeRange } from './catalog/index.ts';
 import { buildEventRows } from './event_rows.ts';
+import { makeOtelJitView, OTEL_JIT_SETS } from '../otel/views.ts';
 import { decodeBlocks, decompressBlocks } from './jit.ts';
 import type { LakehouseContext, PartitionRows } from './view.ts';
 
@@ -104,7 +105,7 @@ function streamThreadSpansView(stream: StreamMeta, process: ProcessMeta): JitVie
 
 /** view_instance(set, id): the JIT view of one process or stream. */
 export async function makeJitView(ctx: LakehouseContext, setName: string, instanceId: string): Promise<JitView> {
-  const known = ['log_entries', 'measures', 'thread_spans', 'async_events', 'net_spans', 'images'];
+  const known = ['log_entries', 'measures', 'thread_spans', 'async_events', 'net_spans', 'images', ...OTEL_JIT_SETS];
   if (!known.includes(setName)) throw new ViewError(`view set ${JSON.stringify(setName)} not found`);
   if (instanceId === 'global') throw new ViewError(`${setName}: the global instance is maintained by the daemon; query the ${setName} table`);
   if (!UUID.test(instanceId)) throw new ViewError(`${setName}: instance id ${JSON.stringify(instanceId)} is not a UUID`);
@@ -118,6 +119,7 @@ export async function makeJitView(ctx: LakehouseContext, setName: string, instan
   }
   const process = await findProcess(ctx.lake.db, id);
   if (!process) throw new ViewError(`process ${id} not found`);
+  if (OTEL_JIT_SETS.includes(setName)) return makeOtelJitView(setName, process);
   switch (setName) {
     case 'log_entries':
     case 'measures':

@@ -8,6 +8,8 @@ import { jitUpdate } from '../lakehouse/jit.ts';
 import { makeJitView, ViewError } from '../lakehouse/jit_views.ts';
 import { currentPartitions } from '../lakehouse/partition_reader.ts';
 import type { GlobalView, LakehouseContext } from '../lakehouse/view.ts';
+import { otelSpansView } from '../otel/views.ts';
+import { TRACE_ID, tracePartitionKeys } from '../otel/trace_index.ts';
 import { duckTypeForArrowName } from './functions.ts';
 import { applyReplacements, checkSingleQuery, findCalls, identName, significant, stringValue, tokenize, type Replacement, type Token } from './sql_tokens.ts';
 import { emptyRelation, partitionsRelation, quoteIdent, type QueryRange } from './views_sql.ts';
@@ -24,7 +26,7 @@ export class PlanError extends Error {
 /** Global views whose user-visible table is their merge query over the partitions (SqlBatchViews). */
 const MERGED_ON_READ = new Set(['processes', 'streams', 'log_stats']);
 /** View sets whose global instance view_instance(set, 'global') also reaches. */
-const GLOBAL_VIEW_SETS = new Set(['log_entries', 'measures']);
+const GLOBAL_VIEW_SETS = new Set(['log_entries', 'measures', 'otel_spans', 'histograms']);
 
 export interface ViewSource {
   setName: string;
@@ -99,6 +101,20 @@ export async function planQuery(ctx: LakehouseContext, sql: string, range: Query
     if (instanceId === undefined) throw new PlanError(`Second argument to view_instance must be a string (the view instance id), given ${call.args[1] ? sqlOf(sql, toks, call.args[1]) : 'nothing'}`);
     if (call.args.length > 2) throw new PlanError('view_instance takes two arguments');
     const source = await resolve(setName, instanceId);
+    instances.push({ start: toks[call.nameIndex]!.start, end: toks[call.close]!.end, source });
+  }
+
+  // trace_spans('<trace id hex>'): every span of one trace, all services, from the global otel_spans
+  // partitions the trace index names (otel/trace_index.ts), filtered by trace id.
+  for (const call of findCalls(toks, ['trace_spans'])) {
+    const traceId = call.args[0] ? literalArg(toks, call.args[0]) : undefined;
+    if (traceId === undefined || !TRACE_ID.test(traceId)) {
+      throw new PlanError(`Argument to trace_spans must be a trace id string of 32 hex digits, given ${call.args[0] ? sqlOf(sql, toks, call.args[0]) : 'nothing'}`);
+    }
+    if (call.args.length > 1) throw new PlanError('trace_spans takes one argument');
+    const keys = options.materialize ? await tracePartitionKeys(ctx.lake.db, traceId, otelSpansView.schemaHash, range) : [];
+    const id = traceId.toLowerCase();
+    const source: ViewSource = { setName: 'otel_spans', schema: otelSpansView.schema, keys, mergeQuery: (rows) => `SELECT * FROM ${rows} WHERE trace_id = unhex('${id}') ORDER BY start_time, span_id` };
     instances.push({ start: toks[call.nameIndex]!.start, end: toks[call.close]!.end, source });
   }
 

@@ -9,6 +9,8 @@ import { ASYNC_EVENTS_SCHEMA_HASH, NET_SPANS_SCHEMA_HASH, THREAD_SPANS_SCHEMA_HA
 import { formatTimestampNanos, parseTimestampNanos, type Nanos } from '../time.ts';
 import { IMAGES_SCHEMA_HASH, imagesSchema } from '../views/images.ts';
 import { PlanError } from './plan.ts';
+import { OTLP_FORMATS } from '../otel/blocks.ts';
+import { isOtlpFormat, parseOtlpObjects } from '../otel/parse_block.ts';
 import type { QueryRange } from './views_sql.ts';
 
 export type Row = unknown[];
@@ -73,7 +75,7 @@ const JIT_SETS = [
 ];
 
 export function listViewSetRows(globalViews: readonly GlobalView[]): Row[] {
-  const withMaker = new Set(['log_entries', 'measures']);
+  const withMaker = new Set(['log_entries', 'measures', 'otel_spans', 'histograms']);
   const rows: Row[] = globalViews.map((v) => [v.setName, v.schemaHash, v.schema.toString(), withMaker.has(v.setName), true]);
   for (const s of JIT_SETS) rows.push([s.name, s.hash, s.schema.toString(), true, false]);
   return rows;
@@ -110,7 +112,18 @@ export async function parseBlockRows(ctx: LakehouseContext, blockId: string, ran
       : `parse_block: block '${blockId}' not found in \`blocks\`.`);
   }
   const { block, stream } = found;
-  if (stream.format !== FORMAT_TRANSIT) throw new PlanError(`parse_block: no decoder for streams.format='${stream.format}' (known formats: ${FORMAT_TRANSIT})`);
+  if (isOtlpFormat(stream.format)) {
+    const payload = await fetchBlockPayload(ctx.lake.blobs, block);
+    let parsed;
+    try {
+      parsed = parseOtlpObjects(stream.format, payload.objects);
+    } catch (err) {
+      throw new PlanError(`parse_block: block ${block.blockId}: ${(err as Error).message}`);
+    }
+    // Ordinals are positional over the emitted leaves.
+    return parsed.map((o, i) => [block.objectOffset + BigInt(i), o.typeName, o.value]);
+  }
+  if (stream.format !== FORMAT_TRANSIT) throw new PlanError(`parse_block: no decoder for streams.format='${stream.format}' (known formats: ${FORMAT_TRANSIT}, ${OTLP_FORMATS.join(', ')})`);
   const payload = await fetchBlockPayload(ctx.lake.blobs, block);
   const { objects } = decodeTransitPayload(stream, payload);
   const rows: Row[] = [];

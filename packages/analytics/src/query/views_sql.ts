@@ -22,6 +22,7 @@ export function timePredicate(setName: string, range: QueryRange): string | unde
     case 'measures':
     case 'async_events':
     case 'images':
+    case 'histograms':
       return `"time" BETWEEN ${b} AND ${e}`;
     case 'thread_spans':
       return `"begin" <= ${e} AND "end" >= ${b}`;
@@ -54,6 +55,8 @@ export function duckType(type: DataType): string {
     return names[type.bitWidth]![type.isSigned ? 0 : 1];
   }
   if (DataType.isList(type)) return `${duckType((type.children[0] as Field).type)}[]`;
+  if (DataType.isFixedSizeBinary(type)) return 'BLOB';
+  if (DataType.isStruct(type)) return `STRUCT(${type.children.map((f) => `${quote(f.name)} ${duckType(f.type)}`).join(', ')})`;
   throw new Error(`no DuckDB type for arrow type ${type}`);
 }
 

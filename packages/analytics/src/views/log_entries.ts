@@ -10,7 +10,7 @@ import { dictBinary, dictUtf8, field, int32, timestampNs, utf8 } from '../arrow/
 import type { TransitBuffers } from '../block_source.ts';
 import type { BlockWithContext } from '../metadata.ts';
 import type { ConvertTicks, Nanos } from '../time.ts';
-import { JsonbPropertiesColumn, ProcessBlockColumns, processBlockFields } from './process_columns.ts';
+import { JsonbPropertiesColumn, ProcessBlockColumns, jsonbKey, processBlockFields } from './process_columns.ts';
 import {
   asObject, DependencyIndex, fail, intMember, memberOffset, pushDynString, pushUtf8, refTypeSize, stringMember, stringProperties, u32At, utf8 as utf8Codec,
 } from './transit_reader.ts';
@@ -159,6 +159,21 @@ export class LogEntriesBuilder {
       this.rollback(mark);
       throw err;
     }
+  }
+
+  /** Appends one block's rows decoded elsewhere (OTLP logs); properties are JSONB blobs of any values. */
+  addDecodedRows(ctx: BlockWithContext, rows: readonly { time: Nanos; level: number; target: string; msg: string; properties: Uint8Array }[]): number {
+    this.reserveRows(rows.length);
+    for (const r of rows) {
+      this.time.push(r.time);
+      this.level.push(r.level);
+      this.target.push(r.target);
+      this.msg.pushString(r.msg);
+      this.properties.pushId(this.properties.id(jsonbKey(r.properties), () => r.properties));
+    }
+    this.common.fill(ctx, rows.length);
+    this.rows += rows.length;
+    return rows.length;
   }
 
   private decode(plans: TypePlan[], b: Uint8Array, deps: DependencyMap, convert: ConvertTicks): number {

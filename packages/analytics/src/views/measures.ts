@@ -7,10 +7,10 @@ import { makeBatch } from '../arrow/batch.ts';
 import { dictBinary, dictUtf8, field, float64, timestampNs } from '../arrow/types.ts';
 import type { TransitBuffers } from '../block_source.ts';
 import type { BlockWithContext } from '../metadata.ts';
-import type { ConvertTicks } from '../time.ts';
+import type { ConvertTicks, Nanos } from '../time.ts';
 import { ObjectFrames, TimeWriter } from './event_time.ts';
 import type { BuiltRows } from './log_entries.ts';
-import { JsonbPropertiesColumn, ProcessBlockColumns, processBlockFields } from './process_columns.ts';
+import { JsonbPropertiesColumn, ProcessBlockColumns, jsonbKey, processBlockFields } from './process_columns.ts';
 import { asObject, DependencyIndex, f64At, memberOffset, stringMember, stringProperties, u32At } from './transit_reader.ts';
 
 export const MEASURES_SCHEMA_HASH = Uint8Array.of(7);
@@ -104,6 +104,22 @@ export class MeasuresBuilder {
       [this.time.length, this.target.indices.length, this.name.indices.length, this.unit.indices.length, this.value.length, this.properties.indices.length] = mark as [number, number, number, number, number, number];
       throw err;
     }
+  }
+
+  /** Appends one block's rows decoded elsewhere (OTLP metrics); properties are JSONB blobs of any values. */
+  addDecodedRows(ctx: BlockWithContext, rows: readonly { time: Nanos; target: string; name: string; unit: string; value: number; properties: Uint8Array }[]): number {
+    this.reserveRows(rows.length);
+    for (const r of rows) {
+      this.time.push(r.time);
+      this.target.push(r.target);
+      this.name.push(r.name);
+      this.unit.push(r.unit);
+      this.value.push(r.value);
+      this.properties.pushId(this.properties.id(jsonbKey(r.properties), () => r.properties));
+    }
+    this.common.fill(ctx, rows.length);
+    this.rows += rows.length;
+    return rows.length;
   }
 
   private decode(plans: MetricPlan[], b: Uint8Array, deps: DependencyMap, convert: ConvertTicks): number {

@@ -24,6 +24,11 @@ export function propertiesKey(entries: Iterable<[string, string]>): string {
   return JSON.stringify([...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
 }
 
+/** Dictionary key of a JSONB blob interned by content: its bytes as latin1 text after a NUL, which no JSON key starts with. */
+export function jsonbKey(bytes: Uint8Array): string {
+  return '\u0000' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
 export class JsonbPropertiesColumn extends DictBinaryColumn {
   idFor(entries: [string, string][]): number {
     const sorted = [...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));

@@ -8,6 +8,7 @@
 // column to fill `num_rows`; we refuse a v1/v2 catalog holding partition files (a pre-v3 rarity)
 // with an error instead of guessing row counts. Every other path ends in upstream's state.
 import type { Database, SqlExecutor } from '@micromegas/lake';
+import { ensureTraceIndex } from '../../otel/trace_index.ts';
 
 export const LAKEHOUSE_SCHEMA_VERSION = 9;
 
@@ -207,6 +208,13 @@ export async function migrateLakehouse(db: Database): Promise<number> {
       if (after !== current + 1) throw new LakehouseMigrationError(`lakehouse migration from v${current} ended at v${after}`);
       return -1; // committed one step; loop for the next one under a fresh lock
     });
-    if (version >= 0) return version;
+    if (version >= 0) {
+      // Our additive table (not part of upstream's versioned catalog): the OTLP trace index.
+      await db.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [LAKEHOUSE_MIGRATION_LOCK]);
+        await ensureTraceIndex(tx);
+      });
+      return version;
+    }
   }
 }

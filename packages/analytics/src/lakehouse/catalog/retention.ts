@@ -1,5 +1,6 @@
 // Retention (upstream delete.rs): forgets raw telemetry and partitions older than N days. Each kind
 // goes in batches of 1000 so one pass never holds a huge transaction or a long list of blobs.
+import { deleteExpiredTraceIndex } from '../../otel/trace_index.ts';
 import { blockObjectKey, type Database, type ObjectStore } from '@micromegas/lake';
 import { formatTimestampNanos, type Nanos } from '../../time.ts';
 import { CLEANUP_BATCH_SIZE, deleteObjects, nowNanos } from './temporary_files.ts';
@@ -104,5 +105,6 @@ export async function deleteOldData(
   const streams = await deleteEmptyStreams(db, horizon);
   const processes = await deleteEmptyProcesses(db, horizon);
   const partitions = await retireExpiredPartitions(db, horizon);
+  await deleteExpiredTraceIndex(db, horizon);
   return { blocks, streams, processes, partitions };
 }
