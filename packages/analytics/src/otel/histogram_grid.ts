@@ -17,9 +17,11 @@
 //   both), hi = the largest populated bucket edge, GRID_BINS bins; points whose largest edge falls
 //   under the same power of two merge.
 //
-// Accuracy of quantile_from_histogram on the grid vs. the exact bucket interpolation: at most one
-// grid bin width, (end − start) / GRID_BINS, apart (plus ½ count of rounding), as long as the quantile
-// falls inside the grid. Values in an open bucket (explicit) lie in [bm, max] or [min, b0] when the
+// Accuracy of quantile_from_histogram on the grid vs. the exact bucket interpolation: bins hold
+// whole counts, so the two differ by at most one grid bin width, (end − start) / GRID_BINS, plus half
+// a count's share of the bucket holding the quantile (bucket width / (2 · bucket count): negligible
+// for real counts, 1 unit for 5 values in a 10-wide bucket), as long as the quantile falls inside
+// the grid. Values in an open bucket (explicit) lie in [bm, max] or [min, b0] when the
 // point reports min/max, otherwise in one extra bucket width; beyond the grid they are clamped into its
 // first/last bin (make_histogram does the same). The exact edges/counts stay available for anything
 // finer. sum_sq is not sent by OTLP: it is estimated assuming values spread evenly within each
