@@ -16,7 +16,9 @@ export interface CommandSpec {
   description?: string;
   options: Record<string, OptionSpec>;
   environment?: Record<string, string>;
-  run(values: Record<string, string | boolean | undefined>): Promise<number>;
+  /** Usage text of the positional arguments (e.g. '<sql>'); without it, none are accepted. */
+  positionals?: string;
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
 }
 
 /** One-line user errors: printed without a stack trace, exit code 2. */
@@ -25,7 +27,7 @@ export class UsageError extends Error {
 }
 
 export function renderHelp(cmd: CommandSpec): string {
-  const lines = [`Usage: micromegas ${cmd.name} [options]`, '', cmd.summary];
+  const lines = [`Usage: micromegas ${cmd.name} [options]${cmd.positionals ? ` ${cmd.positionals}` : ''}`, '', cmd.summary];
   if (cmd.description) lines.push('', cmd.description);
   lines.push('', 'Options:');
   const entries = Object.entries({
@@ -45,6 +47,7 @@ export function renderHelp(cmd: CommandSpec): string {
 
 export async function runCommand(cmd: CommandSpec, argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
     const parsed = parseArgs({
       args: argv,
@@ -52,10 +55,11 @@ export async function runCommand(cmd: CommandSpec, argv: string[]): Promise<numb
         ...Object.fromEntries(Object.entries(cmd.options).map(([k, o]) => [k, o.short ? { type: o.type, short: o.short } : { type: o.type }])),
         help: { type: 'boolean', short: 'h' },
       },
-      allowPositionals: false,
+      allowPositionals: cmd.positionals !== undefined,
       strict: true,
     });
     values = parsed.values as Record<string, string | boolean | undefined>;
+    positionals = parsed.positionals;
   } catch (err) {
     throw new UsageError(`${(err as Error).message.split('\n')[0]} (see: micromegas ${cmd.name} --help)`);
   }
@@ -63,7 +67,7 @@ export async function runCommand(cmd: CommandSpec, argv: string[]): Promise<numb
     process.stdout.write(`${renderHelp(cmd)}\n`);
     return 0;
   }
-  return cmd.run(values);
+  return cmd.run(values, positionals);
 }
 
 export function parseListen(text: string, what = '--listen'): { host: string; port: number } {

@@ -7,8 +7,11 @@ import { generateCommand } from './commands/generate.ts';
 import { ingestionCommand } from './commands/ingestion.ts';
 import { migrateCommand } from './commands/migrate.ts';
 import { serveCommand } from './commands/serve.ts';
+import { queryCommand } from './commands/query.ts';
+import { processesCommand } from './commands/processes.ts';
+import { logsCommand } from './commands/logs.ts';
 
-const COMMANDS: CommandSpec[] = [serveCommand, ingestionCommand, flightsqlCommand, daemonCommand, migrateCommand, generateCommand];
+const COMMANDS: CommandSpec[] = [serveCommand, ingestionCommand, flightsqlCommand, daemonCommand, migrateCommand, generateCommand, queryCommand, processesCommand, logsCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

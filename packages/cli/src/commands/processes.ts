@@ -1,0 +1,44 @@
+import type { CommandSpec } from '../command.ts';
+import { CONNECTION_ENVIRONMENT, CONNECTION_OPTIONS, EXIT, RANGE_OPTIONS, openClient, parsePositiveInt, parseRange, reportError } from '../client/options.ts';
+import { FORMATS, Output, chooseFormat, writeResult } from '../client/output.ts';
+import { startSpinner } from '../client/spinner.ts';
+
+export const processesCommand: CommandSpec = {
+  name: 'processes',
+  summary: 'List the most recently started processes (exe, computer, start time, properties).',
+  description:
+    'Newest first. With --begin/--end, only processes with telemetry in that range. Output and exit codes\n' +
+    'as `micromegas query`.',
+  options: {
+    limit: { type: 'string', short: 'n', valueName: 'n', description: 'at most this many processes', defaultText: '20' },
+    ...RANGE_OPTIONS('all time'),
+    format: { type: 'string', short: 'f', valueName: FORMATS.join('|'), description: 'output format', defaultText: 'table on a terminal, else json' },
+    output: { type: 'string', short: 'o', valueName: 'file', description: 'write the result to this file' },
+    ...CONNECTION_OPTIONS,
+  },
+  environment: CONNECTION_ENVIRONMENT,
+  async run(values) {
+    const limit = parsePositiveInt(values.limit as string | undefined, '--limit', 20);
+    const output = values.output as string | undefined;
+    const format = chooseFormat(values.format as string | undefined, output);
+    const { begin, end } = parseRange(values);
+    const sql =
+      'SELECT process_id, exe, computer, username, start_time, jsonb_format_json(properties) AS properties ' +
+      `FROM processes ORDER BY start_time DESC LIMIT ${limit}`;
+    const client = openClient(values, 'cli-processes');
+    const spinner = startSpinner('querying');
+    try {
+      const reader = await client.queryReader(sql, begin, end);
+      const out = new Output(output);
+      await writeResult(out, format, reader.schema, reader.batches);
+      spinner.stop();
+      await out.close();
+      return EXIT.ok;
+    } catch (err) {
+      spinner.stop();
+      return reportError(err);
+    } finally {
+      client.close();
+    }
+  },
+};
