@@ -63,7 +63,7 @@ describe('table functions on pglite', () => {
 
   test('list_view_sets and list_partitions', async () => {
     const sets = await q('SELECT view_set_name, global_instance_available AS g, has_view_maker AS m FROM list_view_sets()');
-    assert.deepEqual(sets.map((r) => r.view_set_name), ['blocks', 'processes', 'streams', 'log_entries', 'measures', 'log_stats', 'thread_spans', 'async_events', 'net_spans', 'images']);
+    assert.deepEqual(sets.map((r) => r.view_set_name), ['blocks', 'processes', 'streams', 'log_entries', 'measures', 'otel_spans', 'histograms', 'log_stats', 'thread_spans', 'async_events', 'net_spans', 'images']);
     assert.deepEqual(sets.find((r) => r.view_set_name === 'thread_spans'), { view_set_name: 'thread_spans', g: false, m: true });
     const parts = await q(`SELECT count(*) AS n, sum(num_rows) AS rows FROM list_partitions() WHERE view_set_name = 'log_entries' AND view_instance_id = 'global'`);
     const expected = await pgCount(`SELECT count(*) AS n FROM lakehouse_partitions WHERE view_set_name = 'log_entries'`);
@@ -173,7 +173,7 @@ describe('table functions on pglite', () => {
       await fails(`SELECT retire_partition_by_file('x') AS r`, /Invalid function 'retire_partition_by_file'/, {}, gated);
       await fails(`SELECT * FROM materialize_partitions('log_entries', '2024-01-01T00:00:00Z', '2024-01-01T00:00:01Z', 1)`, /Invalid function 'materialize_partitions'/, {}, gated);
       // Reading functions stay open; admins may do everything.
-      assert.equal((await run(gated, 'SELECT count(*) AS n FROM list_view_sets()'))[0]!.n, 10n);
+      assert.equal((await run(gated, 'SELECT count(*) AS n FROM list_view_sets()'))[0]!.n, 12n);
       const asAdmin = await run(gated, `SELECT retire_partition_by_file('x') AS r`, { caller: { name: 'root', admin: true } });
       assert.deepEqual(asAdmin, [{ r: 'ERROR: Partition not found: x' }]);
     } finally {
