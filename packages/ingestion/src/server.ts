@@ -1,10 +1,12 @@
-// The ingestion HTTP server: upstream's native routes, health and readiness, bearer-token auth.
+// The ingestion HTTP server: upstream's native and OTLP/HTTP routes, health and readiness, bearer-token auth.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Lake } from '@micromegas/lake';
 import type { Keyring } from './auth.ts';
 import { BadRequestError, UnavailableError } from './errors.ts';
 import { IngestionService } from './service.ts';
+import { OtlpIngestor } from './otlp_ingest.ts';
+import { OTLP_HTTP_ROUTES, handleOtlpHttp } from './otlp_http.ts';
 
 export const DEFAULT_INGESTION_PORT = 9000;
 /** Upstream accepts bodies up to 100 MiB; a legitimate large block must never get a 413. */
@@ -27,6 +29,8 @@ export interface IngestionServer {
   readonly url: string;
   readonly port: number;
   readonly service: IngestionService;
+  /** Stores OTLP requests; shared with the OTLP/gRPC server when one runs. */
+  readonly otlp: OtlpIngestor;
   close(): Promise<void>;
 }
 
@@ -80,6 +84,7 @@ function routePath(url: string | undefined): string {
 
 export async function startIngestionServer(options: IngestionServerOptions): Promise<IngestionServer> {
   const service = new IngestionService(options.lake);
+  const otlp = new OtlpIngestor(service);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const limit = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const keyring = options.keyring ?? null;
@@ -97,12 +102,14 @@ export async function startIngestionServer(options: IngestionServerOptions): Pro
       }
     }
     const route = NATIVE_ROUTES[path];
-    if (!route) return reply(res, 404, 'Not found');
+    const otlpSignal = OTLP_HTTP_ROUTES[path];
+    if (!route && !otlpSignal) return reply(res, 404, 'Not found');
     if (req.method !== 'POST') return reply(res, 405, 'Method not allowed', { allow: 'POST' });
     if (keyring && keyring.authenticate(req.headers.authorization) === undefined) {
       req.resume();
       return reply(res, 401, 'Invalid token');
     }
+    if (otlpSignal) return handleOtlpHttp(req, res, otlpSignal, { ingestor: otlp, log });
     let body: Uint8Array;
     try {
       body = await readBody(req, limit);
@@ -113,7 +120,7 @@ export async function startIngestionServer(options: IngestionServerOptions): Pro
       throw err;
     }
     try {
-      await route(service, body);
+      await route!(service, body);
       reply(res, 200);
     } catch (err) {
       if (err instanceof BadRequestError) {
@@ -154,6 +161,7 @@ export async function startIngestionServer(options: IngestionServerOptions): Pro
     url: `http://${host}:${address.port}`,
     port: address.port,
     service,
+    otlp,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

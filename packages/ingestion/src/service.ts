@@ -12,6 +12,43 @@ import { blockObjectKey, checkReady, type Lake } from '@micromegas/lake';
 import { BadRequestError, UnavailableError, isDataException } from './errors.ts';
 import { BlockRowWriter } from './block_rows.ts';
 import { toPgTimestamp } from './timestamp.ts';
+import type { BlockPayload } from '@micromegas/transit';
+
+/** A processes row computed by the server (OTLP); times are PostgreSQL timestamp text. */
+export interface ProcessRow {
+  processId: string;
+  exe: string;
+  username: string;
+  realname: string;
+  computer: string;
+  distro: string;
+  cpuBrand: string;
+  tscFrequency: bigint;
+  startTime: string;
+  startTicks: bigint;
+  parentProcessId: string | null;
+  properties: [string, string][];
+}
+
+export interface StreamRow {
+  streamId: string;
+  processId: string;
+  dependenciesMetadata: Uint8Array;
+  objectsMetadata: Uint8Array;
+  tags: string[];
+  format: string;
+}
+
+export interface BlockRow {
+  blockId: string;
+  streamId: string;
+  processId: string;
+  beginTime: string;
+  beginTicks: bigint;
+  endTime: string;
+  endTicks: bigint;
+  nbObjects: number;
+}
 
 const RESERVED_PROPERTY_PREFIX = 'micromegas.';
 const MAX_VARCHAR = 255;
@@ -72,7 +109,7 @@ const PROPERTIES_SQL = (keys: string, values: string) =>
 const INSERT_PROCESS = `INSERT INTO processes VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now(), $11, ${PROPERTIES_SQL('$12', '$13')})
   ON CONFLICT (process_id) DO NOTHING`;
 const INSERT_STREAM = `INSERT INTO streams (stream_id, process_id, dependencies_metadata, objects_metadata, tags, properties, insert_time, format)
-  VALUES ($1, $2, $3, $4, $5, ${PROPERTIES_SQL('$6', '$7')}, now(), 'micromegas-transit')
+  VALUES ($1, $2, $3, $4, $5, ${PROPERTIES_SQL('$6', '$7')}, now(), $8)
   ON CONFLICT (stream_id) DO NOTHING`;
 
 export class IngestionService {
@@ -128,9 +165,41 @@ export class IngestionService {
         s.tags,
         keys,
         values,
+        'micromegas-transit',
       ]),
     );
     this.stats.streams++;
+  }
+
+  /** Records a process row built by the server (OTLP): same statement as insert_process. */
+  async writeProcessRow(p: ProcessRow): Promise<void> {
+    await this.store('insert_process', () =>
+      this.lake.db.query(INSERT_PROCESS, [
+        p.processId, varchar(p.exe), varchar(p.username), varchar(p.realname), varchar(p.computer),
+        varchar(p.distro), varchar(p.cpuBrand), p.tscFrequency.toString(), p.startTime, p.startTicks.toString(),
+        p.parentProcessId, p.properties.map((kv) => kv[0]), p.properties.map((kv) => kv[1]),
+      ]),
+    );
+    this.stats.processes++;
+  }
+
+  /** Records a stream row built by the server (OTLP): same statement as insert_stream. */
+  async writeStreamRow(s: StreamRow): Promise<void> {
+    await this.store('insert_stream', () =>
+      this.lake.db.query(INSERT_STREAM, [
+        s.streamId, s.processId, s.dependenciesMetadata, s.objectsMetadata, s.tags, [], [], s.format,
+      ]),
+    );
+    this.stats.streams++;
+  }
+
+  /** Stores a block built by the server (OTLP) through the same object + row path as insert_block. */
+  async writeBlock(b: BlockRow, payload: BlockPayload): Promise<void> {
+    await this.storeBlock(
+      b,
+      [b.blockId, b.streamId, b.processId, b.beginTime, b.beginTicks.toString(), b.endTime, b.endTicks.toString(), b.nbObjects, '0'],
+      encodeBlockPayload(payload),
+    );
   }
 
   async insertBlock(body: Uint8Array): Promise<void> {
@@ -148,7 +217,14 @@ export class IngestionService {
       b.nbObjects,
       int64(b.objectOffset, 'object_offset'),
     ];
-    const payload = encodeBlockPayload(b.payload);
+    await this.storeBlock(b, params, encodeBlockPayload(b.payload));
+  }
+
+  private async storeBlock(
+    b: { processId: string; streamId: string; blockId: string },
+    params: unknown[],
+    payload: Uint8Array,
+  ): Promise<void> {
     // The object first, then the row: a row never points at a missing object. The row is inserted
     // even when the object already existed, which heals a previous attempt that stopped in between.
     const outcome = await this.store('insert_block', () => this.lake.blobs.putIfAbsent(blockObjectKey(b), payload));
