@@ -149,6 +149,9 @@ for (const kind of ['postgres', 'pglite'] as const) {
       assert.deepEqual((await q(`SELECT count(*) AS n FROM log_entries WHERE time <= now() AND time > now() - INTERVAL '1 day'`)).rows, [{ n: 505n }]);
       const threads = await q(`SELECT arrow_cast(stream_id, 'Utf8') AS s, property_get("streams.properties", 'thread-name') AS name FROM blocks WHERE process_id = '${processId}' AND array_has("streams.tags", 'cpu') LIMIT 1`);
       assert.equal(threads.rows[0]!.s, cpuStream);
+      const types = await q(`SELECT arrow_typeof(msg) AS m, arrow_typeof(level) AS l, arrow_typeof(time) AS t, arrow_typeof(properties) AS p FROM log_entries LIMIT 1`);
+      assert.deepEqual(types.rows, [{ m: 'Utf8', l: 'Int32', t: 'Timestamp(Nanosecond, Some("+00:00"))', p: 'Binary' }]);
+      assert.ok(DataType.isTimestamp(cast.schema.fields[2]!.type));
     });
 
     test('canonical client queries (reference appendix A) run', async () => {
@@ -206,7 +209,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
       const parts = await q('SELECT count(*) AS n FROM __log_stats__partitions');
       assert.ok((parts.rows[0]!.n as bigint) >= 2n, 'per-partition rows, before the merge');
       const tables = await engine.tables();
-      assert.deepEqual(tables.map((t) => t.name), ['blocks', 'processes', 'streams', 'log_entries', 'measures', 'log_stats']);
+      assert.deepEqual(tables.map((t) => t.name), ['blocks', 'processes', 'streams', 'log_entries', 'measures', 'otel_spans', 'histograms', 'log_stats']);
     });
 
     test('result arrow types, nulls and limit', async () => {
