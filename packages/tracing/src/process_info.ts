@@ -18,6 +18,8 @@ export class TelemetryConfigError extends Error {
 export interface CollectProcessInfoOptions {
   /** Highest precedence; override MICROMEGAS_PROCESS_PROPERTIES and the defaults. */
   properties?: Record<string, string>;
+  /** The executable name to report instead of the main script's path (e.g. a tool's own name). */
+  exe?: string;
   /** Environment to read (and to write the parent-process variable into); process.env by default. */
   env?: NodeJS.ProcessEnv;
 }
@@ -34,7 +36,7 @@ const RESERVED_PREFIX = 'micromegas.';
 export function collectProcessInfo(options: CollectProcessInfoOptions = {}): ProcessInfo {
   const env = options.env ?? process.env;
   const processId = randomUUID();
-  const exe = mainExecutable();
+  const exe = options.exe ?? mainExecutable();
   const username = currentUsername();
   const realname = realnameOf(username);
   const computer = os.hostname();

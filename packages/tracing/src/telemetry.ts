@@ -33,6 +33,8 @@ export interface TelemetryOptions {
   flushPeriodMs?: number;
   /** Process properties, overriding MICROMEGAS_PROCESS_PROPERTIES and the defaults. */
   properties?: Record<string, string>;
+  /** The executable name reported for this process; default the main script's absolute path. */
+  exe?: string;
   /** Route console.* into micromegas logs (still printing them); true or options. Default false. */
   interceptConsole?: boolean | InterceptConsoleOptions;
   /** Flush on exit, SIGINT/SIGTERM and uncaught exceptions. Default true. */
@@ -96,7 +98,7 @@ export function startTelemetry(options: TelemetryOptions = {}): TelemetryGuard {
   if (!Number.isFinite(flushPeriodMs) || flushPeriodMs <= 0) {
     throw new TelemetryConfigError(`flushPeriodMs must be a positive number, got ${flushPeriodMs}`);
   }
-  const processInfo = collectProcessInfo({ properties: options.properties, env });
+  const processInfo = collectProcessInfo({ properties: options.properties, exe: options.exe, env });
   initDispatch({ ...options.dispatch, sink, process: processInfo, maxLevel });
 
   const flushTimer = setInterval(() => flushAllStreams(), flushPeriodMs);

@@ -18,6 +18,14 @@ const COMPAT_MACROS: readonly string[] = [
   `CREATE MACRO nanvl(x, y) AS CASE WHEN isnan(x) THEN y ELSE x END`,
   `CREATE MACRO regexp_like(s, p) AS regexp_matches(s, p)`,
   `CREATE MACRO to_timestamp_nanos(x) AS CAST(x AS TIMESTAMP_NS)`,
+  // DataFusion's arrow_typeof, naming the Arrow type a client receives (timestamps leave as ns UTC).
+  `CREATE MACRO arrow_typeof(x) AS CASE typeof(x)
+     WHEN 'VARCHAR' THEN 'Utf8' WHEN 'BLOB' THEN 'Binary' WHEN 'BOOLEAN' THEN 'Boolean'
+     WHEN 'TINYINT' THEN 'Int8' WHEN 'SMALLINT' THEN 'Int16' WHEN 'INTEGER' THEN 'Int32' WHEN 'BIGINT' THEN 'Int64'
+     WHEN 'UTINYINT' THEN 'UInt8' WHEN 'USMALLINT' THEN 'UInt16' WHEN 'UINTEGER' THEN 'UInt32' WHEN 'UBIGINT' THEN 'UInt64'
+     WHEN 'FLOAT' THEN 'Float32' WHEN 'DOUBLE' THEN 'Float64' WHEN 'DATE' THEN 'Date32' WHEN 'NULL' THEN 'Null'
+     WHEN 'INTERVAL' THEN 'Interval(MonthDayNano)'
+     ELSE CASE WHEN typeof(x) LIKE 'TIMESTAMP%' THEN 'Timestamp(Nanosecond, Some("+00:00"))' ELSE typeof(x) END END`,
 ];
 
 /** DataFusion arrow_cast type names → DuckDB types (arrow_cast(x, 'T') is rewritten to CAST). */

@@ -30,6 +30,8 @@ export const generateCommand: CommandSpec = {
     const url = (values.url as string | undefined) ?? process.env.MICROMEGAS_TELEMETRY_URL ?? DEFAULT_URL;
     const telemetry = startTelemetry({
       url,
+      // Named like upstream's demo producer, so the queries and test suites written for it find ours.
+      exe: 'micromegas-telemetry-generator',
       properties: { ...GENERATOR_PROCESS_PROPERTIES },
       env: values.console ? { ...process.env, MICROMEGAS_TELEMETRY_SINK: 'console' } : process.env,
       installExitHooks: false,
