@@ -1,0 +1,51 @@
+// The OTLP path end to end: export requests through the ingestion service's OTLP ingestor (as the
+// /ingestion/otlp/v1/* routes store them), then the daemon's global views and trace_spans.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { RecordBatch } from 'apache-arrow';
+import { IngestionService, OtlpIngestor } from '@micromegas/ingestion';
+import { encodeExportTraceRequest } from '@micromegas/otlp';
+import { DEFAULT_GLOBAL_VIEWS, materializeGlobalViews, openLakehouse, type Lakehouse } from '../src/index.ts';
+import { NS_PER_HOUR } from '../src/lakehouse/view.ts';
+import { LakehouseQueryEngine } from '../src/query/lakehouse_engine.ts';
+import { openTestLake, type TestLake } from './fixtures.ts';
+import { kv, msToNs } from './otel_helpers.ts';
+
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const bytes = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
+const t0 = msToNs(Date.now() - 10_000);
+let lake: TestLake;
+let house: Lakehouse;
+let engine: LakehouseQueryEngine;
+
+before(async () => {
+  lake = await openTestLake('pglite');
+  house = await openLakehouse(lake, { log: () => {} });
+  const ingestor = new OtlpIngestor(new IngestionService(lake));
+  const service = (name: string, id: string, parent: string, start: number) => ({
+    resource: { attributes: [kv('service.name', name), kv('host.name', 'h')] },
+    scopeSpans: [{ scope: { name: `${name}.tracer` }, spans: [{ traceId: bytes(TRACE), spanId: bytes(id), parentSpanId: parent ? bytes(parent) : new Uint8Array(), name: `${name} work`, kind: 2, startTimeUnixNano: t0 + msToNs(start), endTimeUnixNano: t0 + msToNs(start + 5) }] }],
+  });
+  await ingestor.ingest('traces', encodeExportTraceRequest({ resourceSpans: [service('front', 'aaaaaaaaaaaaaaaa', '', 0), service('back', 'bbbbbbbbbbbbbbbb', 'aaaaaaaaaaaaaaaa', 1)] }));
+  const now = msToNs(Date.now());
+  const begin = now - (now % NS_PER_HOUR) - NS_PER_HOUR;
+  await materializeGlobalViews(house, DEFAULT_GLOBAL_VIEWS, begin, begin + 3n * NS_PER_HOUR, NS_PER_HOUR);
+  engine = new LakehouseQueryEngine(house, { memoryLimit: '256MB', threads: 1, maxConcurrentQueries: 1 });
+});
+
+after(async () => {
+  await engine?.close();
+  await house?.close();
+  await lake?.drop();
+});
+
+test('spans ingested over OTLP from two services come back from one trace_spans query', async () => {
+  const result = await engine.execute({ sql: `SELECT exe, name, hex(parent_span_id) AS parent FROM trace_spans('${TRACE}')`, caller: { name: 't', admin: false }, queryId: 'otlp1' });
+  const batches: RecordBatch[] = [];
+  for await (const b of result.batches) batches.push(b);
+  const rows = batches.flatMap((b) => b.toArray().map((r) => r.toJSON()));
+  assert.deepEqual(rows, [
+    { exe: 'front', name: 'front work', parent: null },
+    { exe: 'back', name: 'back work', parent: 'AAAAAAAAAAAAAAAA' },
+  ]);
+});
