@@ -1,4 +1,4 @@
-import { DEFAULT_INGESTION_PORT, startIngestionServer } from '@micromegas/ingestion';
+import { DEFAULT_INGESTION_PORT, DEFAULT_OTLP_GRPC_PORT, startIngestionServer, startOtlpGrpcServer } from '@micromegas/ingestion';
 import type { Lake } from '@micromegas/lake';
 import { parseListen, untilStopSignal, type CommandSpec } from '../command.ts';
 import { LAKE_ENVIRONMENT, LAKE_OPTIONS, describeLake, keyringFromEnvironment, openLakeFromOptions } from '../lake_options.ts';
@@ -9,6 +9,12 @@ export const INGESTION_OPTIONS = {
     valueName: '[host:]port',
     description: 'address of the ingestion HTTP service',
     defaultText: `127.0.0.1:${DEFAULT_INGESTION_PORT}`,
+  },
+  'otlp-grpc-listen': {
+    type: 'string',
+    valueName: '[host:]port|off',
+    description: 'address of the OTLP/gRPC receiver (logs, metrics, traces); off disables it',
+    defaultText: `127.0.0.1:${DEFAULT_OTLP_GRPC_PORT}`,
   },
   'disable-auth': { type: 'boolean', description: 'accept requests without a bearer token' },
 } as const;
@@ -23,7 +29,25 @@ export async function startIngestionRole(
   const keyring = keyringFromEnvironment({ disableAuth: values['disable-auth'] === true, requireKeys });
   const server = await startIngestionServer({ lake, host, port, keyring });
   console.error(`ingestion: listening on ${server.url} (authentication ${keyring ? 'on' : 'off'})`);
-  return () => server.close();
+  const grpcText = values['otlp-grpc-listen'] as string | undefined;
+  if (grpcText === 'off') return () => server.close();
+  const grpcAddress = parseListen(grpcText ?? String(DEFAULT_OTLP_GRPC_PORT), '--otlp-grpc-listen');
+  let grpc: Awaited<ReturnType<typeof startOtlpGrpcServer>> | undefined;
+  try {
+    grpc = await startOtlpGrpcServer({ ingestor: server.otlp, keyring, ...grpcAddress });
+    console.error(`ingestion: OTLP/gRPC on ${grpc.address}`);
+  } catch (err) {
+    // The default port may be taken by another collector: only an explicit address is fatal.
+    if (grpcText !== undefined) {
+      await server.close();
+      throw err;
+    }
+    console.error(`ingestion: OTLP/gRPC not started (${(err as Error).message.split('\n')[0]}); OTLP/HTTP is still served`);
+  }
+  return async () => {
+    await grpc?.close();
+    await server.close();
+  };
 }
 
 export const ingestionCommand: CommandSpec = {
@@ -31,7 +55,8 @@ export const ingestionCommand: CommandSpec = {
   summary: 'Run the ingestion service alone against a configured data lake.',
   description:
     'Serves POST /ingestion/insert_process, /insert_stream and /insert_block (the upstream micromegas protocol),\n' +
-    'GET /health and GET /ready. Without MICROMEGAS_API_KEYS it refuses to start unless --disable-auth is given.',
+    'OTLP/HTTP on /ingestion/otlp/v1/{logs,metrics,traces} and /v1/{logs,metrics,traces}, OTLP/gRPC on\n' +
+    '--otlp-grpc-listen, GET /health and GET /ready. Without MICROMEGAS_API_KEYS it refuses to start unless --disable-auth is given.',
   options: { ...INGESTION_OPTIONS, ...LAKE_OPTIONS },
   environment: {
     ...LAKE_ENVIRONMENT,

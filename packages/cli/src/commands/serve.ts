@@ -9,9 +9,10 @@ export const serveCommand: CommandSpec = {
   name: 'serve',
   summary: 'Run the whole stack in one process (embedded PostgreSQL and a local folder by default).',
   description:
-    'Roles started: ingestion (HTTP, port 9000), the maintenance daemon (global views, merges,\n' +
-    'retention) and the FlightSQL query service (gRPC, port 50051). With no configuration the data lake is an embedded\n' +
-    'PGlite database and a file object store under --data-dir. Authentication is on when\n' +
+    'Roles started: ingestion (HTTP, port 9000, including OTLP/HTTP; OTLP/gRPC on port 4317), the\n' +
+    'maintenance daemon (global views, merges, retention) and the FlightSQL query service (gRPC, port\n' +
+    '50051). With no configuration the data lake is an embedded PGlite database and a file object store\n' +
+    'under --data-dir. Authentication is on when\n' +
     'MICROMEGAS_API_KEYS is set, off otherwise (a local, single-user default).',
   options: { ...INGESTION_OPTIONS, ...FLIGHTSQL_OPTIONS, ...DAEMON_OPTIONS, ...LAKE_OPTIONS },
   environment: {
