@@ -3,7 +3,7 @@
 import type { SqlExecutor } from '@micromegas/lake';
 import { parsePropertiesLiteral } from '@micromegas/lake';
 import { decodeUdtList, type UserDefinedType } from '@micromegas/transit';
-import { parseTimestampNanos, type Nanos } from './time.ts';
+import { formatTimestampNanos, parseTimestampNanos, type Nanos } from './time.ts';
 
 export interface ProcessMeta {
   processId: string;
@@ -152,4 +152,46 @@ export async function findProcess(db: SqlExecutor, processId: string): Promise<P
 export async function findStream(db: SqlExecutor, streamId: string): Promise<StreamMeta | undefined> {
   const { rows } = await db.query<Row>(`SELECT ${STREAM_COLUMNS.map((c) => `${c}${c.endsWith('_id') || c === 'properties' ? '::text' : ''} AS ${c}`).join(', ')} FROM streams WHERE stream_id = $1`, [streamId]);
   return rows[0] ? streamFromRow(rows[0]) : undefined;
+}
+
+export interface ThreadStream {
+  streamId: string;
+  properties: Map<string, string>;
+}
+
+/**
+ * The process's thread (`cpu`) streams, ordered by stream id; with a range, only those with a block
+ * that began before its end and was inserted after its start (as upstream lists them from `blocks`).
+ */
+export async function findThreadStreams(db: SqlExecutor, processId: string, range?: { begin: Nanos; end: Nanos }): Promise<ThreadStream[]> {
+  const params: unknown[] = [processId];
+  let inRange = '';
+  if (range) {
+    params.push(formatTimestampNanos(range.end), formatTimestampNanos(range.begin));
+    inRange = 'AND b.begin_time <= $2 AND b.insert_time >= $3';
+  }
+  const { rows } = await db.query<{ stream_id: string; properties: string | null }>(
+    `SELECT s.stream_id::text AS stream_id, s.properties::text AS properties FROM streams s
+      WHERE s.process_id = $1 AND 'cpu' = ANY(s.tags)
+        AND EXISTS (SELECT 1 FROM blocks b WHERE b.stream_id = s.stream_id ${inRange})
+      ORDER BY s.stream_id`,
+    params,
+  );
+  return rows.map((r) => ({ streamId: r.stream_id, properties: propertiesFromLiteral(r.properties) }));
+}
+
+const threadProperty = (t: ThreadStream, key: string) => [...t.properties].find(([k]) => k.toLowerCase() === key)?.[1] ?? '';
+
+/** "name-id", else the id, else the stream id (upstream process_streams.rs). */
+export function threadDisplayName(t: ThreadStream): string {
+  const name = threadProperty(t, 'thread-name');
+  const id = threadProperty(t, 'thread-id') || t.streamId;
+  return name ? `${name}-${id}` : id;
+}
+
+/** The numeric thread id property truncated to i32, 0 when absent or not a number (as upstream). */
+export function threadNumericId(t: ThreadStream): number {
+  const text = threadProperty(t, 'thread-id');
+  if (!/^[+-]?\d+$/.test(text)) return 0;
+  return Number(BigInt.asIntN(32, BigInt(text)));
 }

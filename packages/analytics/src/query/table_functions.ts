@@ -9,6 +9,8 @@ import {
 } from '@duckdb/node-api';
 import { blobKey } from '../block_source.ts';
 import { decodeJsonb, encodeJsonb } from '../jsonb.ts';
+import { findProcess } from '../metadata.ts';
+import { perfettoTraceChunks } from '../perfetto/process_trace.ts';
 import type { GlobalView, LakehouseContext } from '../lakehouse/view.ts';
 import { parseTimestampNanos, type Nanos } from '../time.ts';
 import { materializePartitionsTask, regeneratePartitionsTask, retirePartitionsByFile, retirePartitionsByMetadata, retirePartitionsTask, type LogRow } from './admin_functions.ts';
@@ -179,6 +181,32 @@ function histogramRows(values: DuckDBValue[]): Row[] {
 
 const logRows = (rows: LogRow[]): Row[] => rows.map((r) => [r.time, r.msg]);
 
+const ORDINALS = ['First', 'Second', 'Third', 'Fourth'];
+
+/** perfetto_trace_chunks(process_id, span_types, start, end): arguments checked in upstream's words. */
+async function perfettoRows(ctx: LakehouseContext, call: TableFunctionCall, args: ArgReader): Promise<Row[]> {
+  const name = call.name;
+  const argument = async <T>(i: number, what: string, read: () => Promise<T>): Promise<T> => {
+    const given = call.args[i] ? call.args[i]!.toks.map((t) => t.text).join(' ') : 'None';
+    if (!call.args[i]) throw new PlanError(`${ORDINALS[i]} argument to ${name} must be ${what}, given ${given}`);
+    try {
+      return await read();
+    } catch {
+      throw new PlanError(`${ORDINALS[i]} argument to ${name} must be ${what}, given ${given}`);
+    }
+  };
+  const processId = await argument(0, 'a string (the process ID)', () => args.string(0, 'the process ID'));
+  const spanTypes = await argument(1, "a string ('thread', 'async', or 'both')", () => args.string(1, 'span types'));
+  if (spanTypes !== 'thread' && spanTypes !== 'async' && spanTypes !== 'both') throw new PlanError(`span_types must be 'thread', 'async', or 'both', given: ${spanTypes}`);
+  const begin = await argument(2, 'a timestamp (start time)', () => args.timestamp(2, 'start time'));
+  const end = await argument(3, 'a timestamp (end time)', () => args.timestamp(3, 'end time'));
+  if (call.args.length > 4) throw new PlanError(`${name} takes four arguments`);
+  const process = UUID.test(processId) ? await findProcess(ctx.lake.db, processId.toLowerCase()) : undefined;
+  if (!process) throw new PlanError(`Process ${processId} not found`);
+  const chunks = await perfettoTraceChunks(ctx, process.processId, process.exe, spanTypes, begin, end);
+  return chunks.map((chunk, i) => [i, chunk]);
+}
+
 /** The rows of a table-style call. */
 async function tableRows(env: SessionEnv, call: TableFunctionCall, args: ArgReader): Promise<Row[]> {
   const { ctx, globalViews } = env;
@@ -194,6 +222,8 @@ async function tableRows(env: SessionEnv, call: TableFunctionCall, args: ArgRead
       return jsonbRows(call.name, await args.values());
     case 'expand_histogram':
       return histogramRows(await args.values());
+    case 'perfetto_trace_chunks':
+      return perfettoRows(ctx, call, args);
     case 'retire_partitions':
       return logRows(await retirePartitionsTask(ctx, await args.string(0, 'view_set_name'), await args.string(1, 'view_instance_id'), await args.timestamp(2, 'begin'), await args.timestamp(3, 'end')));
     default: {

@@ -3,7 +3,7 @@
 // evaluated before the query and its text replaced: process_spans here, at plan time, because it
 // reads JIT view instances whose files the sandbox must allow; the others in the query's DuckDB
 // session (table_functions.ts), where argument subqueries can be run.
-import { propertiesFromLiteral } from '../metadata.ts';
+import { findThreadStreams, threadDisplayName } from '../metadata.ts';
 import { formatTimestampNanos } from '../time.ts';
 import type { LakehouseContext } from '../lakehouse/view.ts';
 import { threadSpansSchema } from '../spans/index.ts';
@@ -19,6 +19,7 @@ export const SESSION_FUNCTIONS: Readonly<Record<string, { admin: boolean; scalar
   jsonb_each: { admin: false, scalar: false },
   jsonb_array_elements: { admin: false, scalar: false },
   expand_histogram: { admin: false, scalar: false },
+  perfetto_trace_chunks: { admin: false, scalar: false },
   get_payload: { admin: false, scalar: true },
   materialize_partitions: { admin: true, scalar: false },
   regenerate_partitions: { admin: true, scalar: false },
@@ -94,14 +95,6 @@ export async function planTableFunctions(
   return { functions, processSpans };
 }
 
-/** "name-id", else the id, else the stream id (upstream process_streams.rs). */
-function threadDisplayName(streamId: string, properties: Map<string, string>): string {
-  const get = (key: string) => [...properties].find(([k]) => k.toLowerCase() === key)?.[1] ?? '';
-  const name = get('thread-name');
-  const id = get('thread-id') || streamId;
-  return name ? `${name}-${id}` : id;
-}
-
 async function planProcessSpans(ctx: LakehouseContext, sql: string, args: CallArg[], options: TableFunctionPlanOptions): Promise<ProcessSpansCall['sources']> {
   const processId = literalString(args[0]);
   if (processId === undefined) throw new PlanError(`First argument to process_spans must be a string (the process ID), given ${argText(sql, args[0])}`);
@@ -114,23 +107,9 @@ async function planProcessSpans(ctx: LakehouseContext, sql: string, args: CallAr
   const id = processId.toLowerCase();
   const sources: ProcessSpansCall['sources'] = [];
   if (types !== 'async') {
-    // The process's cpu streams with blocks in the range, as upstream lists them from `blocks`.
-    const params: unknown[] = [id];
-    let inRange = '';
-    if (options.range) {
-      params.push(formatTimestampNanos(options.range.end), formatTimestampNanos(options.range.begin));
-      inRange = 'AND b.begin_time <= $2 AND b.insert_time >= $3';
-    }
-    const { rows } = await ctx.lake.db.query<{ stream_id: string; properties: string | null }>(
-      `SELECT s.stream_id::text AS stream_id, s.properties::text AS properties FROM streams s
-        WHERE s.process_id = $1 AND 'cpu' = ANY(s.tags)
-          AND EXISTS (SELECT 1 FROM blocks b WHERE b.stream_id = s.stream_id ${inRange})
-        ORDER BY s.stream_id`,
-      params,
-    );
-    for (const r of rows) {
-      const source = await options.resolve('thread_spans', r.stream_id);
-      sources.push({ kind: 'thread', streamId: r.stream_id, threadName: threadDisplayName(r.stream_id, propertiesFromLiteral(r.properties)), source });
+    for (const t of await findThreadStreams(ctx.lake.db, id, options.range)) {
+      const source = await options.resolve('thread_spans', t.streamId);
+      sources.push({ kind: 'thread', streamId: t.streamId, threadName: threadDisplayName(t), source });
     }
   }
   if (types !== 'thread') sources.push({ kind: 'async', streamId: '', threadName: 'async', source: await options.resolve('async_events', id) });

@@ -30,6 +30,7 @@ export const OUTPUTS: Readonly<Record<string, readonly (readonly [string, string
   jsonb_each: [['key', 'VARCHAR'], ['value', 'BLOB']],
   jsonb_array_elements: [['value', 'BLOB']],
   expand_histogram: [['bin_center', 'DOUBLE'], ['count', 'UBIGINT']],
+  perfetto_trace_chunks: [['chunk_id', 'INTEGER'], ['chunk_data', 'BLOB']],
   materialize_partitions: LOG,
   regenerate_partitions: LOG,
   retire_partitions: LOG,
