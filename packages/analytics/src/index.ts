@@ -22,3 +22,5 @@ export { ImagesBuilder, imagesSchema, IMAGES_SCHEMA_HASH } from './views/images.
 export * from './query/engine.ts';
 export { LakehouseQueryEngine, type LakehouseEngineOptions } from './query/lakehouse_engine.ts';
 export { JsonbError, decodeJsonb, encodeJsonb, encodeJsonbStringMap, jsonbToJson } from './jsonb.ts';
+export { tokenize, SqlSyntaxError, type Token, type TokenKind } from './query/sql_tokens.ts';
+export { DenyRuleError, type QueryDenials, type QueryDenialRow } from './query/admin_functions.ts';

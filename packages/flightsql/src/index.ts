@@ -7,3 +7,6 @@ export { parseRfc3339Nanos } from './headers.ts';
 export { TARGET_FLIGHT_DATA_BYTES, splitIpcStream, schemaToIpcStream, schemaToIpcMessage } from './ipc.ts';
 export { packAny, unpackAny, SQL_TYPE_URL_PREFIX } from './proto/index.ts';
 export { makeBulkIngest, flightDataToBatches, type BulkIngest, type BulkIngestLake } from './bulk_ingest.ts';
+export { fingerprintOf } from './fingerprint.ts';
+export { QueryDenyList, namesDenyListFunction, DEFAULT_MAX_RULES, DEFAULT_REFRESH_SECONDS, type QueryDenyListOptions, type DenyRule } from './deny_list.ts';
+export { MATCH_COLUMNS, type MatchContext } from './deny_expr.ts';

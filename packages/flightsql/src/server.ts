@@ -10,6 +10,9 @@ import type { RecordBatch, Schema } from 'apache-arrow';
 import type { Caller, QueryEngine } from './contract.ts';
 import { FlightSqlError, toServiceError } from './errors.ts';
 import { clientAttribution, header, queryLimit, queryRange } from './headers.ts';
+import { QueryAudit, deniedMetric, errorClassOf, matchContext, resolveAttribution, warnLog } from './audit.ts';
+import { namesDenyListFunction, type QueryDenyList } from './deny_list.ts';
+import { fingerprintOf } from './fingerprint.ts';
 import { flightDataToBatches, type BulkIngest } from './bulk_ingest.ts';
 import { batchFlightData, encodeFlightData, schemaFlightData, schemaToIpcMessage, schemaToIpcStream, sliceBatch } from './ipc.ts';
 import * as meta from './metadata.ts';
@@ -31,6 +34,15 @@ export interface FlightSqlServerOptions {
   log?: (line: string) => void;
   /** Bulk ingest for admins' DoPut(CommandStatementIngest), e.g. `makeBulkIngest(lake)`; without it they get UNIMPLEMENTED. */
   bulkIngest?: BulkIngest;
+  /** The query deny list every statement is checked against before it is planned. */
+  denyList?: Pick<QueryDenyList, 'check'>;
+  /**
+   * Whether some caller can be an admin (as the engine's option): when false, every caller may call
+   * the deny-list functions, so statements naming them are exempt from the deny list for everyone.
+   */
+  adminPossible?: boolean;
+  /** Receives each query's audit record (its JSON text) after it is logged. */
+  onAudit?: (json: string) => void;
 }
 
 export interface FlightSqlServer {
@@ -237,18 +249,59 @@ export async function startFlightSqlServer(options: FlightSqlServerOptions): Pro
     return { rows, messages };
   }
 
+  /** A denied query's error, after the warning line and the metric; undefined when the query may run. */
+  async function denial(audit: QueryAudit, caller: Caller): Promise<FlightSqlError | undefined> {
+    if (!options.denyList) return undefined;
+    const rule = await options.denyList.check(matchContext(audit.attribution, audit.sql, audit.sqlHash));
+    // The escape hatch: whoever may call the deny-list functions can always reach them.
+    if (!rule || ((caller.admin || !options.adminPossible) && namesDenyListFunction(audit.sql))) return undefined;
+    const { ruleId, reason } = rule.row;
+    const a = audit.attribution;
+    const line =
+      `query denied rule_id=${ruleId} reason=${JSON.stringify(reason)} sql_hash=${audit.sqlHash} user=${a.user} email=${a.email} ` +
+      `client=${a.client} entrypoint=${a.entrypoint} client_ip=${a.clientIp} query_id=${audit.queryId}`;
+    log(`flightsql: ${line}`);
+    warnLog(line);
+    deniedMetric(ruleId);
+    return new FlightSqlError('resource_exhausted', `query denied by rule ${ruleId} (reason: ${reason}); ask an admin to lift it with remove_query_denial('${ruleId}'); query_id=${audit.queryId}`);
+  }
+
   async function doGetStatement(call: ServerWritableStream<Buffer, Buffer>, caller: Caller, sqlText: string): Promise<void> {
     const md = call.metadata;
     const queryId = randomUUID();
-    const range = queryRange(md);
-    const limit = queryLimit(md);
+    const audit = new QueryAudit(queryId, resolveAttribution(md, caller, options.disableAuth === true, call.getPeer()), sqlText, fingerprintOf(sqlText));
+    const finish = (...args: Parameters<QueryAudit['emit']>) => {
+      const json = audit.emit(...args);
+      if (json !== undefined) options.onAudit?.(json);
+    };
     const started = Date.now();
-    log(`flightsql: query ${queryId} caller=${caller.name} ${JSON.stringify(clientAttribution(md))} range=${range ? `${range.begin}..${range.end}` : 'none'}${limit !== undefined ? ` limit=${limit}` : ''} sql=${JSON.stringify(sqlText)}`);
+    let streaming = false;
     try {
+      const range = queryRange(md);
+      const limit = queryLimit(md);
+      audit.rangeBegin = range && new Date(Number(range.begin / 1_000_000n)).toISOString();
+      audit.rangeEnd = range && new Date(Number(range.end / 1_000_000n)).toISOString();
+      audit.limit = limit;
+      log(`flightsql: query ${queryId} caller=${caller.name} ${JSON.stringify(clientAttribution(md))} range=${range ? `${range.begin}..${range.end}` : 'none'}${limit !== undefined ? ` limit=${limit}` : ''} sql=${JSON.stringify(sqlText)}`);
+      const denied = await denial(audit, caller);
+      if (denied) {
+        finish('error', denied.message, 'denied');
+        throw denied;
+      }
+      audit.contextInitMs = audit.elapsedMs();
       const result = await engine.execute({ sql: sqlText, begin: range?.begin, end: range?.end, limit, caller, queryId });
+      audit.planningMs = audit.elapsedMs() - audit.contextInitMs;
+      streaming = true;
       const { rows, messages } = await streamBatches(call, result.schema, result.batches);
+      audit.executionMs = audit.elapsedMs() - audit.contextInitMs - audit.planningMs;
+      audit.outputRows = rows;
+      finish(call.cancelled ? 'incomplete' : 'ok');
       log(`flightsql: query ${queryId} ${call.cancelled ? 'cancelled' : 'ok'} rows=${rows} messages=${messages} ms=${Date.now() - started}`);
     } catch (err) {
+      const kind = (err as { kind?: string } | null)?.kind;
+      // A client gone mid-stream leaves an incomplete query; anything else is an error.
+      if (streaming && call.cancelled) finish('incomplete');
+      else finish('error', (err as Error)?.message ?? String(err), errorClassOf(kind));
       log(`flightsql: query ${queryId} error after ${Date.now() - started} ms: ${(err as Error)?.message ?? String(err)}`);
       throw err;
     }

@@ -186,3 +186,63 @@ export async function retirePartitionsByFile(ctx: LakehouseContext, paths: reado
   }
   return out;
 }
+
+/** A rule of the query deny list, as list_query_denials() returns it. */
+export interface QueryDenialRow {
+  ruleId: string;
+  createdAt: Nanos;
+  createdBy: string;
+  reason: string;
+  matchExpr: string;
+  lastHitAt: Nanos | null;
+}
+
+/** A rule refused by deny_queries (bad expression, empty reason, too many rules): the caller's error. */
+export class DenyRuleError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DenyRuleError';
+  }
+}
+
+/**
+ * The query deny list behind deny_queries / list_query_denials / remove_query_denial, provided by the
+ * FlightSQL service (its snapshot of the rules checks every query; see @micromegas/flightsql deny_list.ts).
+ */
+export interface QueryDenials {
+  /** Validates and stores a rule; returns its id. Throws DenyRuleError when the rule is refused. */
+  deny(matchExpr: string, reason: string, createdBy: string): Promise<string>;
+  list(): Promise<QueryDenialRow[]>;
+  /** "SUCCESS: removed rule <id>" or "ERROR: …", as upstream's remove_query_denial. */
+  remove(ruleId: string | null): Promise<string>;
+}
+
+function denialsOf(denials: QueryDenials | undefined, fn: string): QueryDenials {
+  if (!denials) throw new PlanError(`${fn}: the query deny list is not available in this service`);
+  return denials;
+}
+
+/** deny_queries(match_expr, reason): one log row whose msg is the new rule's id. */
+export async function denyQueriesTask(denials: QueryDenials | undefined, matchExpr: string, reason: string, createdBy: string): Promise<LogRow[]> {
+  try {
+    const ruleId = await denialsOf(denials, 'deny_queries').deny(matchExpr, reason, createdBy);
+    return [{ time: nowNs(), msg: ruleId }];
+  } catch (err) {
+    if (err instanceof DenyRuleError) throw new PlanError(err.message);
+    throw err;
+  }
+}
+
+/** list_query_denials(): rule_id, created_at, created_by, reason, match_expr, last_hit_at. */
+export async function listQueryDenialRows(denials: QueryDenials | undefined): Promise<unknown[][]> {
+  const rows = await denialsOf(denials, 'list_query_denials').list();
+  return rows.map((r) => [r.ruleId, r.createdAt, r.createdBy, r.reason, r.matchExpr, r.lastHitAt]);
+}
+
+/** remove_query_denial over a batch of calls, one message each. */
+export async function removeQueryDenials(denials: QueryDenials | undefined, ruleIds: readonly (string | null)[]): Promise<string[]> {
+  const d = denialsOf(denials, 'remove_query_denial');
+  const out: string[] = [];
+  for (const id of ruleIds) out.push(await d.remove(id));
+  return out;
+}

@@ -11,6 +11,7 @@ import type { ObjectStore } from '@micromegas/lake';
 import { DEFAULT_GLOBAL_VIEWS } from '../lakehouse/global/index.ts';
 import { localObjectPaths, localStoreRoot } from '../lakehouse/duck.ts';
 import type { GlobalView, LakehouseContext } from '../lakehouse/view.ts';
+import type { QueryDenials } from './admin_functions.ts';
 import { ChunkConverter } from './arrow_chunks.ts';
 import { QueryError, type QueryEngine, type QueryErrorKind, type QueryRequest, type QueryResult, type TableInfo } from './engine.ts';
 import { InstancePool, type Lease, type SandboxInstance } from './instance_pool.ts';
@@ -39,6 +40,8 @@ export interface LakehouseEngineOptions {
    * when true, only callers with `admin` may use them.
    */
   adminPossible?: boolean;
+  /** The query deny list behind deny_queries / list_query_denials / remove_query_denial (the FlightSQL service's). */
+  queryDenials?: QueryDenials;
 }
 
 /** Statements a query may be once DuckDB has parsed it (SHOW/DESCRIBE/VALUES are SELECTs to DuckDB). */
@@ -124,7 +127,8 @@ export class LakehouseQueryEngine implements QueryEngine {
    * A new connection of the leased instance, its global views pointing at the plan's partitions and
    * its table-function results in temporary tables (they go with the connection), ready to run.
    */
-  private async openSession(lease: Lease, plan: QueryPlan, limit: number | undefined, dryRun: boolean, unclean: () => void): Promise<Session> {
+  private async openSession(lease: Lease, plan: QueryPlan, request: QueryRequest, dryRun: boolean, unclean: () => void): Promise<Session> {
+    const limit = request.limit;
     const keys = planKeys(plan);
     const files = await localObjectPaths(this.ctx.lake.blobs, keys);
     const pathOf = new Map(keys.map((k, i) => [k, files.paths[i]!]));
@@ -140,7 +144,9 @@ export class LakehouseQueryEngine implements QueryEngine {
     try {
       await this.defineViews(lease.instance, connection, plan, path);
       // Table functions run now, in the sandbox: their argument subqueries are the user's SQL.
-      const evaluated = await evaluateTableFunctions({ ctx: this.ctx, connection, plan, pathOf: path, globalViews: this.globalViews, dryRun });
+      const evaluated = await evaluateTableFunctions({
+        ctx: this.ctx, connection, plan, pathOf: path, globalViews: this.globalViews, dryRun, denials: this.options.queryDenials, identity: request.caller.name,
+      });
       // Per-row lake functions are registered instance-wide and can't be dropped: the instance is
       // not reused after this query.
       if (evaluated.beforeRun) unclean();
@@ -190,7 +196,7 @@ export class LakehouseQueryEngine implements QueryEngine {
     let healthy = true;
     try {
       const plan = await planQuery(this.ctx, request.sql, LakehouseQueryEngine.range(request), { globalViews: this.globalViews, materialize: false, adminAllowed: this.adminAllowed(request) });
-      session = await this.openSession(lease, plan, request.limit, true, () => (healthy = false));
+      session = await this.openSession(lease, plan, request, true, () => (healthy = false));
       const prepared = await LakehouseQueryEngine.prepare(session);
       const names = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
       const types = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnType(i));
@@ -251,7 +257,7 @@ export class LakehouseQueryEngine implements QueryEngine {
     try {
       const plan = await planQuery(this.ctx, request.sql, LakehouseQueryEngine.range(request), { globalViews: this.globalViews, materialize: true, adminAllowed: this.adminAllowed(request) });
       if (timedOut) throw new Error('timeout');
-      session = await this.openSession(lease, plan, request.limit, false, () => (healthy = false));
+      session = await this.openSession(lease, plan, request, false, () => (healthy = false));
       if (timedOut) throw new Error('timeout');
       const prepared = await LakehouseQueryEngine.prepare(session);
       busy = true;

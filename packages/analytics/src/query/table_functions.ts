@@ -13,7 +13,10 @@ import { findProcess } from '../metadata.ts';
 import { perfettoTraceChunks } from '../perfetto/process_trace.ts';
 import type { GlobalView, LakehouseContext } from '../lakehouse/view.ts';
 import { parseTimestampNanos, type Nanos } from '../time.ts';
-import { materializePartitionsTask, regeneratePartitionsTask, retirePartitionsByFile, retirePartitionsByMetadata, retirePartitionsTask, type LogRow } from './admin_functions.ts';
+import {
+  denyQueriesTask, listQueryDenialRows, materializePartitionsTask, regeneratePartitionsTask, removeQueryDenials, retirePartitionsByFile, retirePartitionsByMetadata, retirePartitionsTask,
+  type LogRow, type QueryDenials,
+} from './admin_functions.ts';
 import { PlanError, renderFragment, type QueryPlan } from './plan.ts';
 import { stringValue, type Replacement } from './sql_tokens.ts';
 import { listPartitionRows, listViewSetRows, parseBlockRows, OUTPUTS, type Row } from './table_functions_rows.ts';
@@ -28,6 +31,10 @@ export interface SessionEnv {
   globalViews: readonly GlobalView[];
   /** Schema discovery: no side effects, empty results of the right types. */
   dryRun: boolean;
+  /** The query deny list of the service, for deny_queries / list_query_denials / remove_query_denial. */
+  denials?: QueryDenials;
+  /** Who runs the query (created_by of deny_queries). */
+  identity?: string;
 }
 
 export interface Evaluated {
@@ -224,6 +231,10 @@ async function tableRows(env: SessionEnv, call: TableFunctionCall, args: ArgRead
       return histogramRows(await args.values());
     case 'perfetto_trace_chunks':
       return perfettoRows(ctx, call, args);
+    case 'deny_queries':
+      return logRows(await denyQueriesTask(env.denials, await args.string(0, 'match_expr'), await args.string(1, 'reason'), env.identity ?? ''));
+    case 'list_query_denials':
+      return listQueryDenialRows(env.denials);
     case 'retire_partitions':
       return logRows(await retirePartitionsTask(ctx, await args.string(0, 'view_set_name'), await args.string(1, 'view_instance_id'), await args.timestamp(2, 'begin'), await args.timestamp(3, 'end')));
     default: {
@@ -238,12 +249,14 @@ const SCALARS: Record<string, { params: DuckDBType[]; result: DuckDBType; result
   get_payload: { params: [VARCHAR, VARCHAR, VARCHAR], result: BLOB, resultSql: 'BLOB' },
   retire_partition_by_metadata: { params: [VARCHAR, VARCHAR, TIMESTAMP_NS, TIMESTAMP_NS], result: VARCHAR, resultSql: 'VARCHAR' },
   retire_partition_by_file: { params: [VARCHAR], result: VARCHAR, resultSql: 'VARCHAR' },
+  remove_query_denial: { params: [VARCHAR], result: VARCHAR, resultSql: 'VARCHAR' },
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Answers of a scalar-style function for a batch of argument tuples (null arguments allowed). */
-async function answerScalars(ctx: LakehouseContext, name: string, calls: unknown[][]): Promise<(Uint8Array | string | null)[]> {
+async function answerScalars(ctx: LakehouseContext, name: string, calls: unknown[][], denials?: QueryDenials): Promise<(Uint8Array | string | null)[]> {
+  if (name === 'remove_query_denial') return removeQueryDenials(denials, calls.map((c) => c[0] as string | null));
   if (name === 'retire_partition_by_file') return retirePartitionsByFile(ctx, calls.map((c) => c[0] as string | null));
   if (name === 'retire_partition_by_metadata') {
     return retirePartitionsByMetadata(ctx, calls.map(([setName, instanceId, begin, end]) => ({ setName: setName as string | null, instanceId: instanceId as string | null, begin: begin as Nanos | null, end: end as Nanos | null })));
@@ -299,7 +312,7 @@ export async function evaluateTableFunctions(env: SessionEnv): Promise<Evaluated
       const literal = literalArgs(call, scalar!.params);
       if (env.dryRun) text = `CAST(NULL AS ${scalar!.resultSql})`;
       else if (literal) {
-        const [value] = await answerScalars(ctx, call.name, [literal]);
+        const [value] = await answerScalars(ctx, call.name, [literal], env.denials);
         text = value === null ? `CAST(NULL AS ${scalar!.resultSql})` : typeof value === 'string' ? sqlString(value) : `(SELECT v FROM ${await tempTable(connection, [['v', 'BLOB']], [[value]])})`;
       } else {
         // Per-row arguments: a session function collects them in a first run, then answers.
@@ -342,7 +355,7 @@ export async function evaluateTableFunctions(env: SessionEnv): Promise<Evaluated
       await connection.run(sql);
       for (const state of perRow) {
         const keys = [...state.seen.keys()];
-        const answers = await answerScalars(ctx, state.call.name, keys.map((k) => state.seen.get(k)!));
+        const answers = await answerScalars(ctx, state.call.name, keys.map((k) => state.seen.get(k)!), env.denials);
         keys.forEach((k, i) => state.answers.set(k, answers[i]!));
         state.collecting = false;
       }

@@ -26,6 +26,9 @@ export const SESSION_FUNCTIONS: Readonly<Record<string, { admin: boolean; scalar
   retire_partitions: { admin: true, scalar: false },
   retire_partition_by_metadata: { admin: true, scalar: true },
   retire_partition_by_file: { admin: true, scalar: true },
+  deny_queries: { admin: true, scalar: false },
+  list_query_denials: { admin: true, scalar: false },
+  remove_query_denial: { admin: true, scalar: true },
 };
 
 export interface CallArg {

@@ -34,6 +34,10 @@ export const OUTPUTS: Readonly<Record<string, readonly (readonly [string, string
   materialize_partitions: LOG,
   regenerate_partitions: LOG,
   retire_partitions: LOG,
+  deny_queries: LOG,
+  list_query_denials: [
+    ['rule_id', 'VARCHAR'], ['created_at', 'TIMESTAMP_NS'], ['created_by', 'VARCHAR'], ['reason', 'VARCHAR'], ['match_expr', 'VARCHAR'], ['last_hit_at', 'TIMESTAMP_NS'],
+  ],
 };
 
 interface CatalogRow {
