@@ -152,6 +152,12 @@ for (const kind of ['postgres', 'pglite'] as const) {
       const types = await q(`SELECT arrow_typeof(msg) AS m, arrow_typeof(level) AS l, arrow_typeof(time) AS t, arrow_typeof(properties) AS p FROM log_entries LIMIT 1`);
       assert.deepEqual(types.rows, [{ m: 'Utf8', l: 'Int32', t: 'Timestamp(Nanosecond, Some("+00:00"))', p: 'Binary' }]);
       assert.ok(DataType.isTimestamp(cast.schema.fields[2]!.type));
+      // A timestamp difference cast to BIGINT is its duration in ns (DuckDB intervals keep µs).
+      const [d] = (await q(`SELECT CAST((max(time) - min(time)) AS BIGINT) AS d, epoch_ns(max(time)) - epoch_ns(min(time)) AS raw, CAST(7.9 - 0.5 AS BIGINT) AS n, CAST(NULL - 1 AS BIGINT) AS z FROM log_entries`)).rows;
+      assert.equal(d!.d, ((d!.raw as bigint) / 1000n) * 1000n);
+      assert.ok((d!.d as bigint) > 0n);
+      assert.equal(d!.n, 7n);
+      assert.equal(d!.z, null);
     });
 
     test('canonical client queries (reference appendix A) run', async () => {

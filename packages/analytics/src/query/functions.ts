@@ -2,7 +2,7 @@
 // DataFusion names and semantics to DuckDB built-ins, and upstream's extension functions — JSONB and
 // properties (functions_jsonb.ts), histograms (functions_histogram.ts), colors and math
 // (functions_color.ts).
-import type { DuckDBConnection } from '@duckdb/node-api';
+import { ANY, BIGINT, DuckDBDecimalValue, DuckDBIntervalValue, DuckDBScalarFunction, type DuckDBConnection } from '@duckdb/node-api';
 import { MATH_MACROS, colorFunctions } from './functions_color.ts';
 import { HISTOGRAM_MACROS, histogramFunctions } from './functions_histogram.ts';
 import { JSONB_MACROS, jsonbFunctions } from './functions_jsonb.ts';
@@ -49,7 +49,38 @@ export function duckTypeForArrowName(name: string): string | undefined {
 /** Every macro a session defines: the DataFusion spellings above, histograms, math and properties. */
 export const MACROS: readonly string[] = [...COMPAT_MACROS, ...HISTOGRAM_MACROS, ...MATH_MACROS, ...JSONB_MACROS];
 
+const NS_PER_DAY = 86_400_000_000_000n;
+
+/** A value of any type as Arrow casts it to Int64: durations in nanoseconds, numbers truncated. */
+function toBigint(v: unknown): bigint | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? BigInt(Math.trunc(v)) : null;
+  if (typeof v === 'boolean') return v ? 1n : 0n;
+  // DuckDB intervals from timestamp differences hold days and microseconds (months: 30 days).
+  if (v instanceof DuckDBIntervalValue) return (BigInt(v.months) * 30n + BigInt(v.days)) * NS_PER_DAY + v.micros * 1000n;
+  if (v instanceof DuckDBDecimalValue) return BigInt(Math.trunc(v.toDouble()));
+  const text = String(v).trim();
+  if (/^[+-]?\d+$/.test(text)) return BigInt(text);
+  throw new Error(`cannot cast ${JSON.stringify(text)} to Int64`);
+}
+
+/** __mm_to_bigint(any): the target of CAST(a - b AS BIGINT) (plan.ts rewriteDifferenceCasts). */
+function toBigintFunction(): DuckDBScalarFunction {
+  return DuckDBScalarFunction.create({
+    name: '__mm_to_bigint',
+    returnType: BIGINT,
+    parameterTypes: [ANY],
+    specialHandling: true,
+    mainFunction: (_info, input, output) => {
+      const values = input.getColumnVector(0);
+      for (let row = 0; row < input.rowCount; row++) output.setItem(row, toBigint(values.getItem(row)) as never);
+      output.flush();
+    },
+  });
+}
+
 /** Registers the JavaScript scalar functions (JSONB/properties, histogram quantiles, colors) on a session connection. */
 export function registerFunctions(connection: DuckDBConnection): void {
-  for (const f of [...jsonbFunctions(), ...histogramFunctions(), ...colorFunctions()]) connection.registerScalarFunction(f);
+  for (const f of [...jsonbFunctions(), ...histogramFunctions(), ...colorFunctions(), toBigintFunction()]) connection.registerScalarFunction(f);
 }

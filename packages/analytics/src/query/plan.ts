@@ -215,7 +215,7 @@ export function renderFragment(plan: QueryPlan, pathOf: (key: string) => string,
   const inside = [...planReplacements(plan, pathOf), ...evaluated]
     .filter((r) => r.start >= start && r.end <= end)
     .map((r) => ({ ...r, start: r.start - start, end: r.end - start }));
-  return rewriteValueAggregates(rewriteArrowCasts(applyReplacements(plan.sql.slice(start, end), inside)));
+  return rewriteDifferenceCasts(rewriteValueAggregates(rewriteArrowCasts(applyReplacements(plan.sql.slice(start, end), inside))));
 }
 
 /** The SQL DuckDB runs: view_instance and table-function calls substituted, arrow_cast and SHOW TABLES rewritten. */
@@ -223,6 +223,7 @@ export function renderSql(plan: QueryPlan, pathOf: (key: string) => string, eval
   let sql = applyReplacements(plan.sql, [...planReplacements(plan, pathOf), ...evaluated]);
   sql = rewriteArrowCasts(sql);
   sql = rewriteValueAggregates(sql);
+  sql = rewriteDifferenceCasts(sql);
   const toks = significant(tokenize(sql));
   while (toks.length && toks[toks.length - 1]!.text === ';') toks.pop();
   if (toks.length === 2 && toks[0]!.text.toLowerCase() === 'show' && toks[1]!.text.toLowerCase() === 'tables') {
@@ -263,4 +264,32 @@ export function rewriteArrowCasts(sql: string): string {
     }));
   }
   throw new PlanError('arrow_cast nested too deeply');
+}
+
+const INTEGER_TYPES = new Set(['bigint', 'int8', 'int64', 'long']);
+
+/**
+ * CAST(a - b AS BIGINT): DataFusion turns a timestamp difference (a duration) into nanoseconds, where
+ * DuckDB has no INTERVAL→BIGINT cast. Such casts of a difference go through __mm_to_bigint, which
+ * takes any type (functions.ts) and also truncates numbers as Arrow's cast does.
+ */
+export function rewriteDifferenceCasts(sql: string): string {
+  for (let pass = 0; pass < 64; pass++) {
+    const toks = significant(tokenize(sql));
+    const candidates = findCalls(toks, ['cast']).filter((c) => {
+      const [from, to] = c.args[0] ?? [0, 0];
+      if (c.args.length !== 1 || to - from < 4) return false;
+      if (toks[to - 2]!.text.toLowerCase() !== 'as' || !INTEGER_TYPES.has(toks[to - 1]!.text.toLowerCase())) return false;
+      // Any subtraction inside (parenthesized or not); numbers going through the function are harmless.
+      for (let i = from; i < to - 2; i++) if (toks[i]!.kind === 'punct' && toks[i]!.text === '-') return true;
+      return false;
+    });
+    if (candidates.length === 0) return sql;
+    const innermost = candidates.filter((c) => !candidates.some((o) => o !== c && o.nameIndex > c.nameIndex && o.close < c.close));
+    sql = applyReplacements(sql, innermost.map((c) => {
+      const [from, to] = c.args[0]!;
+      return { start: toks[c.nameIndex]!.start, end: toks[c.close]!.end, text: `__mm_to_bigint(${sql.slice(toks[from]!.start, toks[to - 3]!.end)})` };
+    }));
+  }
+  throw new PlanError('CAST nested too deeply');
 }
