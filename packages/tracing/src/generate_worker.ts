@@ -113,6 +113,14 @@ async function handleRequest(worker: number, n: number, counts: WorkerCounts): P
       error('request {} failed: simulated error', n);
       counts.logs++;
     }
+    if (n % 20 === 0) {
+      // A multi-step user flow, nested async operations named as upstream's demo producer names them.
+      await asyncSpan('user_workflow', async () => {
+        await asyncSpan('user_validation', () => busyWork(500));
+        await asyncSpan('user_processing', () => sleep(1));
+      });
+      counts.spans += 3;
+    }
     if (n % 10 === 0) {
       trace('cache stats');
       log(Level.Info, 'request served', { route, status: '200' });
