@@ -53,6 +53,11 @@ export function queryLimit(md: Metadata): number | undefined {
   return Number(v.trim());
 }
 
+/** The `preserve_dictionary` header: "true" in any case asks for dictionaries, anything else hydrates. */
+export function preserveDictionary(md: Metadata): boolean {
+  return header(md, 'preserve_dictionary')?.trim().toLowerCase() === 'true';
+}
+
 /** Attribution headers, for the log line of each query. */
 export function clientAttribution(md: Metadata): Record<string, string> {
   const out: Record<string, string> = { client_type: header(md, 'x-client-type') || 'unknown' };

@@ -9,7 +9,8 @@ import {
 import type { RecordBatch, Schema } from 'apache-arrow';
 import type { Caller, QueryEngine } from './contract.ts';
 import { FlightSqlError, toServiceError } from './errors.ts';
-import { clientAttribution, header, queryLimit, queryRange } from './headers.ts';
+import { clientAttribution, header, preserveDictionary, queryLimit, queryRange } from './headers.ts';
+import { preserveDictionaries } from './dictionary.ts';
 import { QueryAudit, deniedMetric, errorClassOf, matchContext, resolveAttribution, warnLog } from './audit.ts';
 import { namesDenyListFunction, type QueryDenyList } from './deny_list.ts';
 import { fingerprintOf } from './fingerprint.ts';
@@ -289,7 +290,8 @@ export async function startFlightSqlServer(options: FlightSqlServerOptions): Pro
         throw denied;
       }
       audit.contextInitMs = audit.elapsedMs();
-      const result = await engine.execute({ sql: sqlText, begin: range?.begin, end: range?.end, limit, caller, queryId });
+      const executed = await engine.execute({ sql: sqlText, begin: range?.begin, end: range?.end, limit, caller, queryId });
+      const result = preserveDictionary(md) ? await preserveDictionaries(executed) : executed;
       audit.planningMs = audit.elapsedMs() - audit.contextInitMs;
       streaming = true;
       const { rows, messages } = await streamBatches(call, result.schema, result.batches);

@@ -10,6 +10,8 @@ const hasPyarrow = await pyarrowAvailable();
 
 describe('pyarrow Flight client', { skip: hasPyarrow ? false : 'python3 with pyarrow is not installed (scripts/ensure-services.sh installs it)' }, () => {
   const RANGE_SQL = `SELECT level, msg, time, getvariable('range_begin') AS rb, getvariable('range_end') AS re FROM log_entries ORDER BY level`;
+  // Repeating strings with nulls over several batches; `u` never repeats.
+  const DICT_SQL = `SELECT 'level ' || (i % 3) AS s, CASE WHEN i % 5 = 0 THEN NULL ELSE 'x' || (i % 2) END AS t, 'u' || i AS u, i FROM range(20000) r(i) ORDER BY i`;
   const scenarios: [string, Record<string, string>][] = [
     ['doget', { key: API_KEY, sql: RANGE_SQL, query_range_begin: '2023-11-14T22:13:20.000000001+00:00', query_range_end: '2023-11-15T00:13:20+02:00' }],
     ['flightinfo', { key: API_KEY, sql: 'SELECT range AS i FROM range(1000) ORDER BY i', limit: '7' }],
@@ -18,6 +20,8 @@ describe('pyarrow Flight client', { skip: hasPyarrow ? false : 'python3 with pya
     ['sqlinfo', { key: API_KEY }],
     ['errors', { key: API_KEY }],
     ['ingest', { key: API_KEY }],
+    ['dictionary', { key: API_KEY, sql: DICT_SQL, preserve_dictionary: 'TRUE' }],
+    ['hydrated', { key: API_KEY, sql: DICT_SQL, preserve_dictionary: 'false' }],
   ];
   let fx: Fixture;
   const results = new Map<string, unknown>();
@@ -89,5 +93,18 @@ describe('pyarrow Flight client', { skip: hasPyarrow ? false : 'python3 with pya
     const out = results.get('ingest') as Failure;
     assert.equal(out.error, 'FlightUnauthorizedError');
     assert.match(out.message!, /bulk_ingest requires admin privileges/);
+  });
+
+  test('preserve_dictionary: repeating string columns arrive as dictionaries, batch after batch, with the same values', async () => {
+    const dict = results.get('dictionary') as Table & { chunks: number; digest: string };
+    const plain = results.get('hydrated') as Table & { chunks: number; digest: string };
+    assert.deepEqual(plain.schema, ['s:string', 't:string', 'u:string', 'i:int64']);
+    assert.deepEqual(dict.schema, ['s:dictionary<values=string, indices=int32, ordered=0>', 't:dictionary<values=string, indices=int32, ordered=0>', 'u:string', 'i:int64']);
+    assert.ok(dict.chunks > 1, `several batches (${dict.chunks}), each with its own dictionary`);
+    assert.equal(dict.digest, plain.digest, 'every value the same');
+    assert.deepEqual(dict.rows, plain.rows);
+    assert.equal(dict.rows[5]!.t, null);
+    assert.equal(dict.rows[4]!.s, 'level 1');
+    assert.equal(dict.rows[4]!.t, 'x0');
   });
 });

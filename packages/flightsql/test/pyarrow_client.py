@@ -2,6 +2,7 @@
 # commands and tickets are google.protobuf.Any messages packed here by hand. Prints JSON results.
 # Usage: pyarrow_client.py PORT '[["scenario", {args}], ...]' (one process for many calls: importing
 # pyarrow is the slow part). Prints a JSON list with one result per scenario.
+import hashlib
 import json
 import sys
 
@@ -75,15 +76,20 @@ def run(client, scenario, args):
     headers = [(b"x-client-type", b"python")]
     if args.get("key"):
         headers.append((b"authorization", f"Bearer {args['key']}".encode()))
-    for name in ("query_range_begin", "query_range_end", "limit"):
+    for name in ("query_range_begin", "query_range_end", "limit", "preserve_dictionary"):
         if name in args:
             headers.append((name.encode(), args[name].encode()))
     opts = fl.FlightCallOptions(headers=headers)
     sql = args.get("sql", "").encode()
     result = {}
-    if scenario == "doget":
+    if scenario in ("doget", "dictionary", "hydrated"):
         ticket = fl.Ticket(pack("TicketStatementQuery", field(1, sql)))
-        result = table_json(client.do_get(ticket, opts).read_all())
+        table = client.do_get(ticket, opts).read_all()
+        result = table_json(table)
+        result["chunks"] = table.column(0).num_chunks
+        if scenario != "doget":  # large results: ten rows and a digest of all of them
+            result["digest"] = hashlib.sha256(json.dumps(result["rows"]).encode()).hexdigest()
+            result["rows"] = result["rows"][:10]
     elif scenario == "flightinfo":
         desc = fl.FlightDescriptor.for_command(pack("CommandStatementQuery", field(1, sql)))
         info = client.get_flight_info(desc, opts)
