@@ -39,7 +39,7 @@ test('serve + generate: the generated logs come back through FlightSQL within se
   const dir = await mkdtemp(join(tmpdir(), 'mm-serve-'));
   const [ingestPort, flightPort] = [await freePort(), await freePort()];
   const env = { ...process.env, MICROMEGAS_API_KEYS: '', MICROMEGAS_SQL_CONNECTION_STRING: '', MICROMEGAS_OBJECT_STORE_URI: '' };
-  const serve = spawn(process.execPath, [BIN, 'serve', '--data-dir', dir, '--listen', `127.0.0.1:${ingestPort}`, '--flightsql-listen', `127.0.0.1:${flightPort}`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const serve = spawn(process.execPath, [BIN, 'serve', '--data-dir', dir, '--listen', `127.0.0.1:${ingestPort}`, '--flightsql-listen', `127.0.0.1:${flightPort}`, '--otlp-grpc-listen', 'off'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   serve.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   try {
