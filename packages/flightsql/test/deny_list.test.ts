@@ -164,6 +164,24 @@ describe('query audit log and deny list (postgres)', () => {
     assert.match(String(b.error), /no_such_table/);
   });
 
+  test('a stream abandoned by its client is audited as incomplete', async () => {
+    const sql = 'SELECT i, repeat(\'x\', 200) AS pad FROM range(400000) t(i)';
+    const control = new AbortController();
+    await assert.rejects(async () => {
+      for await (const batch of user.queryStream(sql, undefined, undefined, { signal: control.signal })) {
+        assert.ok(batch.numRows > 0);
+        control.abort();
+      }
+    });
+    let a: Record<string, unknown> | undefined;
+    for (let i = 0; i < 50 && !a; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      a = lastAudit(sql);
+    }
+    assert.equal(a?.status, 'incomplete');
+    assert.ok(Number(a?.output_rows) < 400000);
+  });
+
   test('deny by sql_hash: RESOURCE_EXHAUSTED naming the rule; other queries unaffected; removal restores access', async () => {
     const sql = `SELECT 1 AS deny_test_marker_${randomUUID().replaceAll('-', '')}`;
     await user.queryRows(sql);
