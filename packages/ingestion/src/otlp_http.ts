@@ -38,7 +38,8 @@ type Encoding = 'protobuf' | 'json';
 
 const gunzipAsync = promisify(gunzip) as (buf: Uint8Array, opts: { maxOutputLength: number }) => Promise<Buffer>;
 
-class HttpError extends Error {
+/** A failure answered before the body is decoded (413, 415, bad gzip): HTTP status + gRPC code. */
+export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: number,
@@ -110,6 +111,15 @@ async function decompress(body: Buffer, contentEncoding: string | undefined): Pr
   }
 }
 
+/**
+ * Reads a body under the OTLP limits (wire, then decompressed) and gunzips it when
+ * Content-Encoding says so; shared by the webhook and Firehose routes. Throws HttpError.
+ */
+export async function readIngestionBody(req: IncomingMessage, wireLimit = OTLP_WIRE_LIMIT_BYTES): Promise<Buffer> {
+  const raw = await readBody(req, wireLimit);
+  return decompress(raw, req.headers['content-encoding']);
+}
+
 export interface OtlpHttpOptions {
   ingestor: OtlpIngestor;
   log: (line: string) => void;
@@ -124,8 +134,7 @@ export async function handleOtlpHttp(req: IncomingMessage, res: ServerResponse, 
     return sendStatus(res, 415, 'protobuf', INVALID_ARGUMENT, 'Content-Type must be application/x-protobuf or application/json');
   }
   try {
-    const raw = await readBody(req, opts.wireLimit ?? OTLP_WIRE_LIMIT_BYTES);
-    const body = await decompress(raw, req.headers['content-encoding']);
+    const body = await readIngestionBody(req, opts.wireLimit);
     let request: Uint8Array;
     if (encoding === 'json') {
       try {

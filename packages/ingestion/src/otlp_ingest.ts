@@ -121,8 +121,11 @@ export class OtlpIngestor {
 
   constructor(readonly service: IngestionService) {}
 
-  /** Splits a protobuf Export*ServiceRequest and stores one block per resource. */
-  async ingest(signal: Signal, request: Uint8Array, audience?: string): Promise<OtlpIngestResult> {
+  /**
+   * Splits a protobuf Export*ServiceRequest and stores one block per resource. `extraHashInput`
+   * (the webhook's canonical headers) is folded into every block_id ahead of the payload.
+   */
+  async ingest(signal: Signal, request: Uint8Array, audience?: string, extraHashInput?: Uint8Array): Promise<OtlpIngestResult> {
     let scanned: ScannedResource[];
     try {
       scanned = scanExportRequest(signal, request);
@@ -133,7 +136,7 @@ export class OtlpIngestor {
     let records = 0;
     // In order, like upstream: a failure leaves earlier resources stored and the retry dedups them.
     for (const r of scanned) {
-      await this.storeResource(signal, r, audience);
+      await this.storeResource(signal, r, audience, extraHashInput);
       records += r.count;
     }
     return { blocks: scanned.length, records };
@@ -158,10 +161,10 @@ export class OtlpIngestor {
     return id;
   }
 
-  private async storeResource(signal: Signal, r: ScannedResource, audience: string | undefined): Promise<void> {
+  private async storeResource(signal: Signal, r: ScannedResource, audience: string | undefined, extra: Uint8Array | undefined): Promise<void> {
     const { attrs, processId } = this.identity(r.resource, audience);
     const streamId = otelStreamId(processId, signal);
-    const blockId = otelBlockId(r.payload, audience);
+    const blockId = otelBlockId(r.payload, audience, extra);
     let beginNs = r.minNs;
     let endNs = r.maxNs;
     if (beginNs === null || endNs === null) beginNs = endNs = BigInt(Date.now()) * 1_000_000n;

@@ -1,4 +1,5 @@
-// The ingestion HTTP server: upstream's native and OTLP/HTTP routes, health and readiness, bearer-token auth.
+// The ingestion HTTP server: upstream's native, OTLP/HTTP, webhook and Firehose routes, health and readiness,
+// bearer-token auth.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Lake } from '@micromegas/lake';
@@ -7,6 +8,10 @@ import { BadRequestError, UnavailableError } from './errors.ts';
 import { IngestionService } from './service.ts';
 import { OtlpIngestor } from './otlp_ingest.ts';
 import { OTLP_HTTP_ROUTES, handleOtlpHttp } from './otlp_http.ts';
+import { WEBHOOK_ROUTE, handleWebhook } from './webhook.ts';
+import { firehoseAuthorized, handleFirehose, type FirehoseRecordsIngest } from './firehose_common.ts';
+import { FIREHOSE_METRICS_ROUTE, ingestFirehoseMetrics } from './firehose.ts';
+import { FIREHOSE_CLOUDWATCH_LOGS_ROUTE, ingestCloudWatchLogsFirehose } from './firehose_cloudwatch_logs.ts';
 
 export const DEFAULT_INGESTION_PORT = 9000;
 /** Upstream accepts bodies up to 100 MiB; a legitimate large block must never get a 413. */
@@ -40,6 +45,12 @@ const NATIVE_ROUTES: Record<string, Route> = {
   '/ingestion/insert_process': (s, b) => s.insertProcess(b),
   '/ingestion/insert_stream': (s, b) => s.insertStream(b),
   '/ingestion/insert_block': (s, b) => s.insertBlock(b),
+};
+
+/** Firehose HTTP endpoint deliveries: their own credential header and JSON acks. */
+const FIREHOSE_ROUTES: Record<string, { signal: 'metrics' | 'logs'; ingest: FirehoseRecordsIngest }> = {
+  [FIREHOSE_METRICS_ROUTE]: { signal: 'metrics', ingest: ingestFirehoseMetrics },
+  [FIREHOSE_CLOUDWATCH_LOGS_ROUTE]: { signal: 'logs', ingest: ingestCloudWatchLogsFirehose },
 };
 
 class PayloadTooLargeError extends Error {}
@@ -103,13 +114,21 @@ export async function startIngestionServer(options: IngestionServerOptions): Pro
     }
     const route = NATIVE_ROUTES[path];
     const otlpSignal = OTLP_HTTP_ROUTES[path];
-    if (!route && !otlpSignal) return reply(res, 404, 'Not found');
+    const firehose = FIREHOSE_ROUTES[path];
+    const webhook = path === WEBHOOK_ROUTE;
+    if (!route && !otlpSignal && !firehose && !webhook) return reply(res, 404, 'Not found');
     if (req.method !== 'POST') return reply(res, 405, 'Method not allowed', { allow: 'POST' });
+    if (firehose) {
+      // Firehose cannot send Authorization: its X-Amz-Firehose-Access-Key is checked as a bearer token.
+      if (!firehoseAuthorized(req, res, keyring)) return;
+      return handleFirehose(req, res, firehose.signal, firehose.ingest, { ingestor: otlp, log });
+    }
     if (keyring && keyring.authenticate(req.headers.authorization) === undefined) {
       req.resume();
       return reply(res, 401, 'Invalid token');
     }
     if (otlpSignal) return handleOtlpHttp(req, res, otlpSignal, { ingestor: otlp, log });
+    if (webhook) return handleWebhook(req, res, { ingestor: otlp, log });
     let body: Uint8Array;
     try {
       body = await readBody(req, limit);
