@@ -28,7 +28,15 @@ const REFUSED_CLASSES: Record<string, string> = {
 
 const columnsList = MATCH_COLUMNS.join(', ');
 const probeRelation = `(SELECT ${MATCH_COLUMNS.map((c) => `'probe'::VARCHAR AS ${c}`).join(', ')}) ctx`;
-const paramRelation = `(SELECT ${MATCH_COLUMNS.map((c, i) => `$${i + 1}::VARCHAR AS ${c}`).join(', ')}) ctx`;
+/**
+ * The one-row context as parameters. NULL values are written as NULL literals rather than bound:
+ * binding a NULL parameter makes DuckDB re-plan the statement on every run (several times slower),
+ * so there is one statement per pattern of absent values (prepared when first needed).
+ */
+function paramRelation(nulls: readonly boolean[]): string {
+  let n = 0;
+  return `(SELECT ${MATCH_COLUMNS.map((c, i) => (nulls[i] ? `NULL::VARCHAR AS ${c}` : `$${++n}::VARCHAR AS ${c}`)).join(', ')}) ctx`;
+}
 
 type Json = Record<string, unknown>;
 
@@ -129,58 +137,57 @@ export class ExpressionSandbox {
    * at run time.
    */
   async prepareRules(exprs: readonly string[]): Promise<CompiledRules> {
-    return this.serial.run(async () => {
-      const connection = await this.instance.connect();
-      const relation = paramRelation;
-      let combined: DuckDBPreparedStatement | undefined;
-      if (exprs.length > 0) {
-        try {
-          combined = await connection.prepare(`SELECT CASE ${exprs.map((e, i) => `WHEN (${e}) THEN ${i}`).join(' ')} ELSE -1 END FROM ${relation}`);
-        } catch {
-          combined = undefined;
-        }
+    const connection = await this.serial.run(() => this.instance.connect());
+    const serial = this.serial;
+    // Statements by pattern of NULLs and by rule ('all' = every rule in one CASE); null = does not prepare.
+    const statements = new Map<string, DuckDBPreparedStatement | null>();
+    const statement = async (which: number | 'all', nulls: boolean[]) => {
+      const key = `${which}:${nulls.map(Number).join('')}`;
+      if (!statements.has(key)) {
+        const relation = paramRelation(nulls);
+        const sql = which === 'all'
+          ? `SELECT CASE ${exprs.map((e, i) => `WHEN (${e}) THEN ${i}`).join(' ')} ELSE -1 END FROM ${relation}`
+          : `SELECT (${exprs[which]}) FROM ${relation}`;
+        statements.set(key, await connection.prepare(sql).catch(() => null));
       }
-      const single: (DuckDBPreparedStatement | null)[] = [];
-      const serial = this.serial;
-      const bind = (p: DuckDBPreparedStatement, context: MatchContext) => {
-        MATCH_COLUMNS.forEach((c, i) => {
-          const v = context[c];
-          if (v === null) p.bindNull(i + 1);
-          else p.bindVarchar(i + 1, v);
+      return statements.get(key)!;
+    };
+    const run = async (p: DuckDBPreparedStatement, values: (string | null)[]) => {
+      let n = 0;
+      for (const v of values) if (v !== null) p.bindVarchar(++n, v);
+      const reader = await p.runAndReadAll();
+      return reader.getRows()[0]?.[0] ?? null;
+    };
+    return {
+      firstMatch(context, onError) {
+        if (exprs.length === 0) return Promise.resolve(-1);
+        return serial.run(async () => {
+          const values = MATCH_COLUMNS.map((c) => context[c]);
+          const nulls = values.map((v) => v === null);
+          const all = await statement('all', nulls);
+          if (all) {
+            try {
+              return Number(await run(all, values));
+            } catch {
+              // One rule failed on this row: evaluate them one by one, skipping failures.
+            }
+          }
+          for (let i = 0; i < exprs.length; i++) {
+            try {
+              const single = await statement(i, nulls);
+              if (!single) throw new Error('does not compile');
+              if ((await run(single, values)) === true) return i;
+            } catch (err) {
+              onError(i, err as Error);
+            }
+          }
+          return -1;
         });
-      };
-      const run = async (p: DuckDBPreparedStatement, context: MatchContext) => {
-        bind(p, context);
-        const reader = await p.runAndReadAll();
-        return reader.getRows()[0]?.[0] ?? null;
-      };
-      return {
-        firstMatch(context, onError) {
-          if (exprs.length === 0) return Promise.resolve(-1);
-          return serial.run(async () => {
-            if (combined) {
-              try {
-                return Number(await run(combined, context));
-              } catch {
-                // One rule failed on this row: evaluate them one by one, skipping failures.
-              }
-            }
-            for (let i = 0; i < exprs.length; i++) {
-              try {
-                single[i] ??= await connection.prepare(`SELECT (${exprs[i]}) FROM ${relation}`);
-                if ((await run(single[i]!, context)) === true) return i;
-              } catch (err) {
-                onError(i, err as Error);
-              }
-            }
-            return -1;
-          });
-        },
-        close() {
-          void serial.run(async () => connection.closeSync());
-        },
-      };
-    });
+      },
+      close() {
+        void serial.run(async () => connection.closeSync());
+      },
+    };
   }
 }
 
