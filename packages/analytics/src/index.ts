@@ -2,6 +2,7 @@
 // global views and their daemon, just-in-time views) and its catalog.
 export * from './time.ts';
 export * from './metadata.ts';
+export * from './metadata_cache.ts';
 export { BlockDecodeError, blobKey, fetchBlockPayload, decompressPayload, decodeDependencies, PayloadScratch } from './block_source.ts';
 export { encodeParquet, decodeParquet } from './parquet.ts';
 export { LogEntriesBuilder, logEntriesSchema, LOG_ENTRIES_SCHEMA_HASH } from './views/log_entries.ts';

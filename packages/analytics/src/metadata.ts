@@ -130,19 +130,8 @@ const BLOCK_COLUMNS = ['block_id', 'stream_id', 'process_id', 'begin_time', 'beg
 const select = (alias: string, prefix: string, cols: string[]) =>
   cols.map((c) => `${alias}.${c}${c.endsWith('_id') ? '::text' : c === 'properties' ? '::text' : ''} AS "${prefix}${c}"`).join(', ');
 
-/** SELECT list + FROM clause joining blocks with their stream and process (aliases b, s, p). */
-export const BLOCKS_WITH_CONTEXT_SQL = `SELECT ${select('b', 'b.', BLOCK_COLUMNS)}, ${select('s', 's.', STREAM_COLUMNS)}, ${select('p', 'p.', PROCESS_COLUMNS)}
-FROM blocks b JOIN streams s ON s.stream_id = b.stream_id JOIN processes p ON p.process_id = b.process_id`;
-
-export function blockWithContextFromRow(r: Row): BlockWithContext {
-  return { block: blockFromRow(r, 'b.'), stream: streamFromRow(r, 's.'), process: processFromRow(r, 'p.') };
-}
-
-/** Blocks (with context) matching a WHERE clause over aliases b, s, p, ordered by insert time then id. */
-export async function fetchBlocksWithContext(db: SqlExecutor, where: string, params: unknown[] = []): Promise<BlockWithContext[]> {
-  const { rows } = await db.query<Row>(`${BLOCKS_WITH_CONTEXT_SQL} WHERE ${where} ORDER BY b.insert_time, b.block_id`, params);
-  return rows.map(blockWithContextFromRow);
-}
+/** The SELECT list of a block row (alias b), as blockFromRow reads it with prefix 'b.'. */
+export const BLOCK_SELECT = select('b', 'b.', BLOCK_COLUMNS);
 
 export async function findProcess(db: SqlExecutor, processId: string): Promise<ProcessMeta | undefined> {
   const { rows } = await db.query<Row>(`SELECT ${PROCESS_COLUMNS.map((c) => `${c}${c.endsWith('_id') || c === 'properties' ? '::text' : ''} AS ${c}`).join(', ')} FROM processes WHERE process_id = $1`, [processId]);

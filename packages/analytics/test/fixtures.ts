@@ -6,7 +6,8 @@ import { migrateDataLake, openDatabase, openObjectStore, type Database, type Lak
 import { createTestDatabase } from '@micromegas/lake/testing';
 import { MemorySink, TSC_FREQUENCY, initDispatch, shutdownDispatch, ticksNow, type FinishedBlock } from '@micromegas/tracing';
 import { encodeBlock, encodeProcessInfo, encodeStreamInfo, type ProcessInfo } from '@micromegas/transit';
-import { fetchBlocksWithContext, type BlockWithContext } from '../src/metadata.ts';
+import type { BlockWithContext } from '../src/metadata.ts';
+import { fetchBlocksWithContext } from '../src/metadata_cache.ts';
 
 export function testProcessInfo(overrides: Partial<ProcessInfo> = {}): ProcessInfo {
   return {

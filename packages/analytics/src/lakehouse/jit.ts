@@ -4,8 +4,9 @@
 // per-range lock plus containment retirement keeps one partition per range.
 import { decodeTransitPayload, type BlockPayload, type DependencyMap, type TransitValue } from '@micromegas/transit';
 import { asBlockError, decodeDependencies, decompressPayload, fetchBlockPayload } from '../block_source.ts';
-import { fetchBlocksWithContext, type BlockWithContext } from '../metadata.ts';
-import { formatTimestampNanos, parseTimestampNanos, type Nanos } from '../time.ts';
+import type { BlockWithContext } from '../metadata.ts';
+import { metadataCache } from '../metadata_cache.ts';
+import { formatTimestampNanos, type Nanos } from '../time.ts';
 import { hashToObjectCount, listOverlappingPartitions, type Partition, type TimeRange } from './catalog/index.ts';
 import type { JitView } from './jit_views.ts';
 import type { LakehouseContext } from './view.ts';
@@ -142,22 +143,30 @@ export function decompressBlocks(ctx: LakehouseContext, setName: string, blocks:
 export async function jitUpdate(ctx: LakehouseContext, view: JitView, eventRange: TimeRange, config: JitConfig = DEFAULT_JIT_CONFIG): Promise<JitStats> {
   const stats: JitStats = { upToDate: 0, written: 0, failedBlocks: 0 };
   const { db } = ctx.lake;
-  const tagFilter = view.tag ? ' AND $4 = ANY(s.tags)' : '';
-  const params: unknown[] = [view.instanceId, formatTimestampNanos(eventRange.begin), formatTimestampNanos(eventRange.end)];
-  if (view.tag) params.push(view.tag);
-  const { rows } = await db.query<{ lo: string | null; hi: string | null }>(
-    `SELECT min(b.insert_time) AS lo, max(b.insert_time) AS hi FROM blocks b JOIN streams s ON s.stream_id = b.stream_id
-     WHERE ${instanceFilter(view)} AND b.begin_time <= $3 AND b.end_time >= $2${tagFilter}`,
+  // One round trip: every block of the insert buckets (of maxInsertSlice) that hold a block meeting
+  // the event range. Rows carry block columns only; streams and processes come from the cache.
+  const params: unknown[] = [view.instanceId, formatTimestampNanos(eventRange.begin), formatTimestampNanos(eventRange.end), Number(config.maxInsertSlice) / 1e9];
+  let instance = instanceFilter(view);
+  if (view.tag) {
+    params.push(view.tag);
+    instance += ' AND $5 = ANY(s.tags)';
+  }
+  const inRange = (agg: 'min' | 'max') =>
+    `(SELECT ${agg}(b.insert_time) FROM blocks b JOIN streams s ON s.stream_id = b.stream_id WHERE ${instance} AND b.begin_time <= $3 AND b.end_time >= $2)`;
+  const bucket = (agg: 'min' | 'max', offset: string) => `to_timestamp((floor(extract(epoch FROM ${inRange(agg)})::float8 / $4::float8)${offset}) * $4::float8)`;
+  const blocks = await metadataCache(db).blocksWithContext(
+    `${instance} AND b.insert_time >= ${bucket('min', '')} AND b.insert_time < ${bucket('max', ' + 1')}`,
     params,
   );
-  const lo = rows[0]?.lo;
-  const hi = rows[0]?.hi;
-  if (!lo || !hi) return stats;
-  const first = trunc(parseTimestampNanos(lo), config.maxInsertSlice);
-  const last = trunc(parseTimestampNanos(hi), config.maxInsertSlice) + config.maxInsertSlice;
-  const blockParams: unknown[] = [view.instanceId, formatTimestampNanos(first), formatTimestampNanos(last)];
-  if (view.tag) blockParams.push(view.tag);
-  const blocks = await fetchBlocksWithContext(db, `${instanceFilter(view)} AND b.insert_time >= $2 AND b.insert_time < $3${tagFilter}`, blockParams);
+  if (blocks.length === 0) return stats;
+  let lo = blocks[0]!.block.insertTimeNs;
+  let hi = lo;
+  for (const b of blocks) {
+    if (b.block.insertTimeNs < lo) lo = b.block.insertTimeNs;
+    if (b.block.insertTimeNs > hi) hi = b.block.insertTimeNs;
+  }
+  const first = trunc(lo, config.maxInsertSlice);
+  const last = trunc(hi, config.maxInsertSlice) + config.maxInsertSlice;
   const existing = await listOverlappingPartitions(db, view.setName, view.instanceId, first, last, { inclusive: true });
   const sameRun: TimeRange[] = [];
   for (let bucket = first; bucket < last; bucket += config.maxInsertSlice) {

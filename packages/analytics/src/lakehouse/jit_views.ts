@@ -3,7 +3,8 @@
 // factory behind view_instance(set, id).
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { bigintRange } from '../arrow/builders.ts';
-import { findProcess, findStream, type BlockWithContext, type ProcessMeta, type StreamMeta } from '../metadata.ts';
+import type { BlockWithContext, ProcessMeta, StreamMeta } from '../metadata.ts';
+import { metadataCache } from '../metadata_cache.ts';
 import { makeTimeConverter, parseTimestampNanos, type Nanos } from '../time.ts';
 import {
   ASYNC_EVENTS_SCHEMA_HASH, NET_SPANS_SCHEMA_HASH, THREAD_SPANS_SCHEMA_HASH, asyncEventsSchema, buildAsyncEventsFromBuffers, buildNetSpans,
@@ -110,14 +111,15 @@ export async function makeJitView(ctx: LakehouseContext, setName: string, instan
   if (instanceId === 'global') throw new ViewError(`${setName}: the global instance is maintained by the daemon; query the ${setName} table`);
   if (!UUID.test(instanceId)) throw new ViewError(`${setName}: instance id ${JSON.stringify(instanceId)} is not a UUID`);
   const id = instanceId.toLowerCase();
+  const cache = metadataCache(ctx.lake.db);
   if (setName === 'thread_spans') {
-    const stream = await findStream(ctx.lake.db, id);
+    const stream = await cache.stream(id);
     if (!stream) throw new ViewError(`stream ${id} not found`);
-    const process = await findProcess(ctx.lake.db, stream.processId);
+    const process = await cache.process(stream.processId);
     if (!process) throw new ViewError(`process ${stream.processId} of stream ${id} not found`);
     return streamThreadSpansView(stream, process);
   }
-  const process = await findProcess(ctx.lake.db, id);
+  const process = await cache.process(id);
   if (!process) throw new ViewError(`process ${id} not found`);
   if (OTEL_JIT_SETS.includes(setName)) return makeOtelJitView(setName, process);
   switch (setName) {

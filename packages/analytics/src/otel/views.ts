@@ -2,7 +2,8 @@
 // global, for cross-service trace lookups — trace_index.ts) and histograms (ours), each global (daemon,
 // update group 2000, one-hour partitions like log_entries) and per process (JIT).
 import type { RecordBatch } from 'apache-arrow';
-import { fetchBlocksWithContext, type BlockWithContext, type ProcessMeta } from '../metadata.ts';
+import type { BlockWithContext, ProcessMeta } from '../metadata.ts';
+import { fetchBlocksWithContext } from '../metadata_cache.ts';
 import { formatTimestampNanos, type Nanos } from '../time.ts';
 import { taggedObjectCount } from '../lakehouse/global/event_views.ts';
 import type { JitView } from '../lakehouse/jit_views.ts';

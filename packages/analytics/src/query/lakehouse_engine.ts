@@ -63,7 +63,8 @@ function classify(err: unknown, queryId: string, timedOut: boolean): QueryError 
   else if (err instanceof PlanError || err instanceof SqlSyntaxError) kind = 'invalid_argument';
   else if (/^Out of Memory Error|could not allocate|memory limit/i.test(message)) kind = 'resource_exhausted';
   else if (/^Permission Error/.test(message)) kind = 'permission_denied';
-  else if (/^(Parser|Binder|Catalog|Conversion|Invalid Input|Syntax|Constraint|Not implemented|Invalid type|Out of Range|Dependency|Invalid) Error/.test(message)) kind = 'invalid_argument';
+  // DuckDB reports a syntax error found while splitting statements as "Failed to extract statements: Parser Error: …".
+  else if (/^(Failed to extract statements: )?(Parser|Binder|Catalog|Conversion|Invalid Input|Syntax|Constraint|Not implemented|Invalid type|Out of Range|Dependency|Invalid) Error/.test(message)) kind = 'invalid_argument';
   const text = kind === 'deadline_exceeded' ? 'query timed out' : message.replace(/\s+$/, '');
   return new QueryError(kind, `${text} (query_id=${queryId})`, { cause: err });
 }

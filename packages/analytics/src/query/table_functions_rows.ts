@@ -3,7 +3,7 @@
 import { TransitObject, decodeTransitPayload, type TransitValue } from '@micromegas/transit';
 import { fetchBlockPayload } from '../block_source.ts';
 import { encodeJsonb } from '../jsonb.ts';
-import { fetchBlocksWithContext } from '../metadata.ts';
+import { fetchBlocksWithContext } from '../metadata_cache.ts';
 import type { GlobalView, LakehouseContext } from '../lakehouse/view.ts';
 import { ASYNC_EVENTS_SCHEMA_HASH, NET_SPANS_SCHEMA_HASH, THREAD_SPANS_SCHEMA_HASH, asyncEventsSchema, netSpansSchema, threadSpansSchema } from '../spans/index.ts';
 import { formatTimestampNanos, parseTimestampNanos, type Nanos } from '../time.ts';

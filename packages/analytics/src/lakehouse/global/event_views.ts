@@ -3,7 +3,7 @@
 // log_entries per minute, process, level and target.
 import { Schema } from 'apache-arrow';
 import { dictUtf8, field, int32, int64, timestampNs } from '../../arrow/types.ts';
-import { fetchBlocksWithContext } from '../../metadata.ts';
+import { fetchBlocksWithContext } from '../../metadata_cache.ts';
 import { formatTimestampNanos, type Nanos } from '../../time.ts';
 import { LOG_ENTRIES_SCHEMA_HASH, logEntriesSchema } from '../../views/log_entries.ts';
 import { MEASURES_SCHEMA_HASH, measuresSchema } from '../../views/measures.ts';

@@ -6,7 +6,8 @@ import { bigintRange, BytesColumn, Int32Column, Int64Column, Utf8ListColumn } fr
 import { makeBatch } from '../../arrow/batch.ts';
 import { binary, dictBinary, field, int32, int64, timestampNs, utf8, utf8List } from '../../arrow/types.ts';
 import { formatTimestampNanos, type Nanos } from '../../time.ts';
-import { fetchBlocksWithContext, type BlockWithContext } from '../../metadata.ts';
+import type { BlockWithContext } from '../../metadata.ts';
+import { fetchBlocksWithContext } from '../../metadata_cache.ts';
 import { JsonbPropertiesColumn } from '../../views/process_columns.ts';
 import type { GlobalView, LakehouseContext, PartitionRows } from '../view.ts';
 import { NS_PER_DAY, NS_PER_HOUR } from '../view.ts';
