@@ -39,7 +39,7 @@ describe('micromegas query / processes / logs', () => {
     ingestPort = await freePort();
     const flightPort = await freePort();
     env = { ...process.env, MICROMEGAS_API_KEYS: '', MICROMEGAS_SQL_CONNECTION_STRING: '', MICROMEGAS_OBJECT_STORE_URI: '', MICROMEGAS_ANALYTICS_URI: `grpc://127.0.0.1:${flightPort}`, MICROMEGAS_MAX_LEVEL: 'trace' };
-    serve = spawn(process.execPath, [BIN, 'serve', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${ingestPort}`, '--flightsql-listen', `127.0.0.1:${flightPort}`, '--otlp-grpc-listen', 'off'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    serve = spawn(process.execPath, [BIN, 'serve', '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${ingestPort}`, '--flightsql-listen', `127.0.0.1:${flightPort}`, '--otlp-grpc-listen', 'off', '--no-self-telemetry'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     serve.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`serve did not start: ${log}`)), 90_000);
