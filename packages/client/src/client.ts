@@ -9,7 +9,7 @@ import { Table, type RecordBatch, type Schema } from 'apache-arrow';
 import { toClientError } from './errors.ts';
 import { attributionHeaders, callMetadata, type AttributionOptions } from './headers.ts';
 import { openFlightDataReader, schemaFromIpc, tableToFlightData } from './ipc.ts';
-import { flight, packAny, sql, unpackAny, type Msg } from './proto.ts';
+import { flight, flightMethod, packAny, sql, unpackAny, type Msg } from './proto.ts';
 import { tableRows, type Row, type RowOptions } from './rows.ts';
 import type { TimeInput } from './time.ts';
 import { DEFAULT_URI, parseFlightUri } from './uri.ts';
@@ -41,21 +41,11 @@ export interface QueryReader {
   batches: AsyncIterableIterator<RecordBatch>;
 }
 
-const raw = (b: Buffer): Buffer => b;
-const method = (name: string, requestStream: boolean, responseStream: boolean) => ({
-  path: `/arrow.flight.protocol.FlightService/${name}`,
-  requestStream,
-  responseStream,
-  requestSerialize: raw,
-  requestDeserialize: raw,
-  responseSerialize: raw,
-  responseDeserialize: raw,
-});
 const SERVICE: ServiceDefinition = {
-  GetFlightInfo: method('GetFlightInfo', false, false),
-  DoGet: method('DoGet', false, true),
-  DoPut: method('DoPut', true, true),
-  DoAction: method('DoAction', false, true),
+  GetFlightInfo: flightMethod('GetFlightInfo', false, false),
+  DoGet: flightMethod('DoGet', false, true),
+  DoPut: flightMethod('DoPut', true, true),
+  DoAction: flightMethod('DoAction', false, true),
 };
 const GrpcFlightClient = makeGenericClientConstructor(SERVICE, 'FlightService');
 type RawClient = Client & {

@@ -90,3 +90,21 @@ export function sqlMessageName(typeUrl: string): SqlMessageName | undefined {
   const name = typeUrl.slice(SQL_TYPE_URL_PREFIX.length);
   return Object.hasOwn(sql, name) && name !== 'Any' ? (name as SqlMessageName) : undefined;
 }
+
+const raw = (b: Buffer): Buffer => b;
+
+/**
+ * A FlightService method for grpc-js with messages kept as raw protobuf bytes (decoded by the caller,
+ * so bad protobuf never fails inside grpc-js); used by the client and the server alike.
+ */
+export function flightMethod(name: string, requestStream: boolean, responseStream: boolean) {
+  return {
+    path: `/arrow.flight.protocol.FlightService/${name}`,
+    requestStream,
+    responseStream,
+    requestSerialize: raw,
+    requestDeserialize: raw,
+    responseSerialize: raw,
+    responseDeserialize: raw,
+  };
+}

@@ -1,40 +1,13 @@
 // Arrow IPC ↔ Flight: a FlightData message carries one IPC encapsulated message, split into its
 // flatbuffer metadata (data_header) and its body (data_body). We let apache-arrow's stream writer
 // produce the IPC bytes and cut them at message boundaries.
-import { Message, RecordBatch, RecordBatchStreamWriter, Table, tableToIPC, type Schema } from 'apache-arrow';
+import { RecordBatch, RecordBatchStreamWriter, Table, tableToIPC, type Schema } from 'apache-arrow';
+import { splitIpcStream, type FlightDataParts } from '@micromegas/client/ipc';
 
-export interface FlightDataParts {
-  dataHeader: Uint8Array;
-  dataBody: Uint8Array;
-}
+export { splitIpcStream, type FlightDataParts };
 
 /** Batches whose buffers exceed this are sent as several slices (arrow-rs's default target). */
 export const TARGET_FLIGHT_DATA_BYTES = 2 * 1024 * 1024;
-
-const CONTINUATION = 0xffffffff;
-
-/** Cuts an IPC stream into its messages (stops at the end-of-stream marker). */
-export function splitIpcStream(bytes: Uint8Array): FlightDataParts[] {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out: FlightDataParts[] = [];
-  let off = 0;
-  while (off + 8 <= bytes.byteLength) {
-    let len = view.getInt32(off, true);
-    if (len === -1 || view.getUint32(off, true) === CONTINUATION) {
-      len = view.getInt32(off + 4, true);
-      off += 8;
-    } else {
-      off += 4; // pre-0.15 format without continuation marker
-    }
-    if (len === 0) break;
-    const dataHeader = bytes.subarray(off, off + len);
-    off += len;
-    const bodyLength = Number(Message.decode(dataHeader).bodyLength);
-    out.push({ dataHeader, dataBody: bytes.subarray(off, off + bodyLength) });
-    off += bodyLength;
-  }
-  return out;
-}
 
 /** An IPC stream of just the schema (schema message + end-of-stream), as prepared statements return. */
 export function schemaToIpcStream(schema: Schema): Uint8Array {

@@ -17,7 +17,7 @@ import { fingerprintOf } from './fingerprint.ts';
 import { flightDataToBatches, type BulkIngest } from './bulk_ingest.ts';
 import { batchFlightData, encodeFlightData, schemaFlightData, schemaToIpcMessage, schemaToIpcStream, sliceBatch } from './ipc.ts';
 import * as meta from './metadata.ts';
-import { flight, packAny, sql, sqlMessageName, unpackAny, type Msg, type SqlMessageName } from './proto/index.ts';
+import { flight, flightMethod, packAny, sql, sqlMessageName, unpackAny, type Msg, type SqlMessageName } from './proto/index.ts';
 
 export const DEFAULT_FLIGHTSQL_PORT = 50051;
 export const MAX_RECEIVE_MESSAGE_BYTES = 100 * 1024 * 1024;
@@ -132,33 +132,18 @@ function metadataSchema(c: Extract<Command, { kind: 'metadata' }>): Schema {
   }
 }
 
-const raw = (b: Buffer): Buffer => b;
-
-function method(name: string, requestStream: boolean, responseStream: boolean) {
-  return {
-    path: `/arrow.flight.protocol.FlightService/${name}`,
-    requestStream,
-    responseStream,
-    // Requests stay bytes until a handler decodes them, so bad protobuf never fails in grpc-js.
-    requestSerialize: raw,
-    requestDeserialize: raw,
-    responseSerialize: raw,
-    responseDeserialize: raw,
-  };
-}
-
 /** The FlightService methods, with requests and responses kept as raw protobuf bytes. */
 export const FLIGHT_SERVICE: ServiceDefinition = {
-  Handshake: method('Handshake', true, true),
-  ListFlights: method('ListFlights', false, true),
-  GetFlightInfo: method('GetFlightInfo', false, false),
-  PollFlightInfo: method('PollFlightInfo', false, false),
-  GetSchema: method('GetSchema', false, false),
-  DoGet: method('DoGet', false, true),
-  DoPut: method('DoPut', true, true),
-  DoExchange: method('DoExchange', true, true),
-  DoAction: method('DoAction', false, true),
-  ListActions: method('ListActions', false, true),
+  Handshake: flightMethod('Handshake', true, true),
+  ListFlights: flightMethod('ListFlights', false, true),
+  GetFlightInfo: flightMethod('GetFlightInfo', false, false),
+  PollFlightInfo: flightMethod('PollFlightInfo', false, false),
+  GetSchema: flightMethod('GetSchema', false, false),
+  DoGet: flightMethod('DoGet', false, true),
+  DoPut: flightMethod('DoPut', true, true),
+  DoExchange: flightMethod('DoExchange', true, true),
+  DoAction: flightMethod('DoAction', false, true),
+  ListActions: flightMethod('ListActions', false, true),
 };
 
 const ACTIONS = [
