@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { OtlpDecodeError, Types, encodeRpcStatus, jsonToProtobuf, type Signal } from '@micromegas/otlp';
 import { BadRequestError, UnavailableError } from './errors.ts';
 import type { OtlpIngestor } from './otlp_ingest.ts';
+import { readRequestBody } from './request_body.ts';
 
 export const OTLP_WIRE_LIMIT_BYTES = 20 * 1024 * 1024;
 export const OTLP_DECOMPRESSED_LIMIT_BYTES = 300 * 1024 * 1024;
@@ -71,29 +72,8 @@ function sendStatus(res: ServerResponse, status: number, encoding: Encoding, cod
   send(res, status, encoding, body, extra);
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    req.resume();
-    return Promise.reject(new HttpError(413, RESOURCE_EXHAUSTED, `request body larger than ${limit} bytes`));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new HttpError(413, RESOURCE_EXHAUSTED, `request body larger than ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.on('error', reject);
-  });
-}
+const readBody = (req: IncomingMessage, limit: number): Promise<Buffer> =>
+  readRequestBody(req, limit, () => new HttpError(413, RESOURCE_EXHAUSTED, `request body larger than ${limit} bytes`));
 
 async function decompress(body: Buffer, contentEncoding: string | undefined): Promise<Buffer> {
   const enc = (contentEncoding ?? '').trim().toLowerCase();

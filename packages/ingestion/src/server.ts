@@ -12,6 +12,7 @@ import { WEBHOOK_ROUTE, handleWebhook } from './webhook.ts';
 import { firehoseAuthorized, handleFirehose, type FirehoseRecordsIngest } from './firehose_common.ts';
 import { FIREHOSE_METRICS_ROUTE, ingestFirehoseMetrics } from './firehose.ts';
 import { FIREHOSE_CLOUDWATCH_LOGS_ROUTE, ingestCloudWatchLogsFirehose } from './firehose_cloudwatch_logs.ts';
+import { readRequestBody } from './request_body.ts';
 
 export const DEFAULT_INGESTION_PORT = 9000;
 /** Upstream accepts bodies up to 100 MiB; a legitimate large block must never get a 413. */
@@ -55,26 +56,7 @@ const FIREHOSE_ROUTES: Record<string, { signal: 'metrics' | 'logs'; ingest: Fire
 
 class PayloadTooLargeError extends Error {}
 
-function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new PayloadTooLargeError());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new PayloadTooLargeError());
-        req.removeAllListeners('data');
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.on('error', reject);
-  });
-}
+const readBody = (req: IncomingMessage, limit: number): Promise<Uint8Array> => readRequestBody(req, limit, () => new PayloadTooLargeError());
 
 function reply(res: ServerResponse, status: number, text = '', extraHeaders: Record<string, string> = {}): void {
   if (res.headersSent) return;
