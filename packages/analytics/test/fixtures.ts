@@ -2,8 +2,7 @@
 // (PostgreSQL or PGlite + object store) through the ingestion service, as a client would send it.
 import { randomUUID } from 'node:crypto';
 import { IngestionService } from '@micromegas/ingestion';
-import { migrateDataLake, openDatabase, openObjectStore, type Database, type Lake } from '@micromegas/lake';
-import { createTestDatabase } from '@micromegas/lake/testing';
+import type { Lake } from '@micromegas/lake';
 import { MemorySink, TSC_FREQUENCY, initDispatch, shutdownDispatch, ticksNow, type FinishedBlock } from '@micromegas/tracing';
 import { encodeBlock, encodeProcessInfo, encodeStreamInfo, type ProcessInfo } from '@micromegas/transit';
 import type { BlockWithContext } from '../src/metadata.ts';
@@ -39,41 +38,7 @@ export async function record(body: () => void | Promise<void>, process = testPro
   return sink;
 }
 
-export interface TestLake extends Lake {
-  drop(): Promise<void>;
-}
-
-/** A fresh lake: real PostgreSQL (a new database) or in-memory PGlite, with a memory object store. */
-export async function openTestLake(kind: 'postgres' | 'pglite', storeUri = `memory://${randomUUID()}`): Promise<TestLake> {
-  let db: Database;
-  let dropDb = async () => {};
-  let connectionString: string | undefined;
-  if (kind === 'postgres') {
-    const t = await createTestDatabase('mm_analytics');
-    connectionString = t.connectionString;
-    db = await openDatabase({ connectionString: t.connectionString, dataDir: "" });
-    dropDb = t.drop;
-  } else {
-    db = await openDatabase({ dataDir: ':memory:' });
-  }
-  await migrateDataLake(db);
-  const blobs = openObjectStore(storeUri);
-  const config: Lake['config'] = { connectionString, dataDir: ':memory:', objectStoreUri: storeUri };
-  return {
-    config,
-    db,
-    blobs,
-    async close() {
-      await db.close();
-      await blobs.close();
-    },
-    async drop() {
-      await db.close();
-      await blobs.close();
-      await dropDb();
-    },
-  };
-}
+export { openTestLake, type TestLake } from '@micromegas/lake/testing';
 
 /** Sends everything a MemorySink holds to the lake through the ingestion service. */
 export async function ingest(lake: Lake, sink: MemorySink, blocks: readonly FinishedBlock[] = sink.blocks): Promise<void> {

@@ -9,8 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import * as analytics from '@micromegas/analytics';
 import { connect, FlightClientError, type FlightSqlClient } from '@micromegas/client';
 import { IngestionService } from '@micromegas/ingestion';
-import { migrateDataLake, openDatabase, openObjectStore, type Lake } from '@micromegas/lake';
-import { createTestDatabase, freePort } from '@micromegas/lake/testing';
+import { freePort, openTestLake } from '@micromegas/lake/testing';
 import { MemorySink, TSC_FREQUENCY, initDispatch, shutdownDispatch, ticksNow } from '@micromegas/tracing';
 import { encodeBlock, encodeProcessInfo, encodeStreamInfo } from '@micromegas/transit';
 import { fingerprintOf, QueryDenyList, startFlightSqlServer, type FlightSqlServer } from '../src/index.ts';
@@ -19,27 +18,7 @@ const NS = 1_000_000_000n;
 const ADMIN_KEY = 'admin-key-0123456789';
 const USER_KEY = 'user-key-0123456789';
 
-async function openLake(): Promise<Lake & { drop(): Promise<void> }> {
-  const t = await createTestDatabase('mm_denylist');
-  const db = await openDatabase({ connectionString: t.connectionString, dataDir: '' });
-  await migrateDataLake(db);
-  const uri = `memory://${randomUUID()}`;
-  const blobs = openObjectStore(uri);
-  return {
-    config: { connectionString: t.connectionString, dataDir: ':memory:', objectStoreUri: uri },
-    db,
-    blobs,
-    async close() {
-      await db.close();
-      await blobs.close();
-    },
-    async drop() {
-      await db.close();
-      await blobs.close();
-      await t.drop();
-    },
-  };
-}
+const openLake = () => openTestLake('postgres', undefined, 'mm_denylist');
 
 async function rejection(p: Promise<unknown>): Promise<FlightClientError> {
   try {

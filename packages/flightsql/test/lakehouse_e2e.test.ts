@@ -6,8 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import * as analytics from '@micromegas/analytics';
 import { IngestionService } from '@micromegas/ingestion';
-import { migrateDataLake, openDatabase, openObjectStore, type Database, type Lake } from '@micromegas/lake';
-import { createTestDatabase, freePort } from '@micromegas/lake/testing';
+import { freePort, openTestLake } from '@micromegas/lake/testing';
 import { MemorySink, TSC_FREQUENCY, info, initDispatch, shutdownDispatch, ticksNow, warn } from '@micromegas/tracing';
 import { encodeBlock, encodeProcessInfo, encodeStreamInfo } from '@micromegas/transit';
 import { startFlightSqlServer, type FlightSqlServer, type QueryEngine } from '../src/index.ts';
@@ -22,36 +21,7 @@ const skip = !LakehouseQueryEngine ? '@micromegas/analytics does not export Lake
 const NS = 1_000_000_000n;
 const rfc3339 = (ns: bigint) => new Date(Number(ns / 1_000_000n)).toISOString();
 
-async function openLake(kind: 'postgres' | 'pglite'): Promise<Lake & { drop(): Promise<void> }> {
-  let db: Database;
-  let dropDb = async () => {};
-  let connectionString: string | undefined;
-  if (kind === 'postgres') {
-    const t = await createTestDatabase('mm_flightsql');
-    connectionString = t.connectionString;
-    db = await openDatabase({ connectionString, dataDir: '' });
-    dropDb = t.drop;
-  } else {
-    db = await openDatabase({ dataDir: ':memory:' });
-  }
-  await migrateDataLake(db);
-  const uri = `memory://${randomUUID()}`;
-  const blobs = openObjectStore(uri);
-  return {
-    config: { connectionString, dataDir: ':memory:', objectStoreUri: uri },
-    db,
-    blobs,
-    async close() {
-      await db.close();
-      await blobs.close();
-    },
-    async drop() {
-      await db.close();
-      await blobs.close();
-      await dropDb();
-    },
-  };
-}
+const openLake = (kind: 'postgres' | 'pglite') => openTestLake(kind, undefined, 'mm_flightsql');
 
 for (const kind of ['postgres'] as const) {
   describe(`FlightSQL over the lakehouse engine (${kind})`, { skip }, () => {

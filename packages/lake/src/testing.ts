@@ -1,9 +1,10 @@
 // Helpers for tests that need real services: a throw-away database on the real PostgreSQL server
 // and a moto S3-compatible server on loopback. Not used by production code.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import pg from 'pg';
+import { migrateDataLake, openDatabase, openObjectStore, type Database, type Lake } from './index.ts';
 
 export const TEST_PG_ADMIN_URL = process.env.MICROMEGAS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -91,6 +92,45 @@ export async function startTestS3Server(): Promise<TestS3Server> {
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       });
+    },
+  };
+}
+
+export interface TestLake extends Lake {
+  /** Closes the lake and drops its PostgreSQL database. */
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh, migrated lake: a new database on the real PostgreSQL server, or in-memory PGlite; a memory
+ * object store unless `storeUri` says otherwise.
+ */
+export async function openTestLake(kind: 'postgres' | 'pglite', storeUri = `memory://${randomUUID()}`, prefix = 'mm_lake'): Promise<TestLake> {
+  let db: Database;
+  let dropDb = async () => {};
+  let connectionString: string | undefined;
+  if (kind === 'postgres') {
+    const t = await createTestDatabase(prefix);
+    connectionString = t.connectionString;
+    db = await openDatabase({ connectionString, dataDir: '' });
+    dropDb = t.drop;
+  } else {
+    db = await openDatabase({ dataDir: ':memory:' });
+  }
+  await migrateDataLake(db);
+  const blobs = openObjectStore(storeUri);
+  return {
+    config: { connectionString, dataDir: ':memory:', objectStoreUri: storeUri },
+    db,
+    blobs,
+    async close() {
+      await db.close();
+      await blobs.close();
+    },
+    async drop() {
+      await db.close();
+      await blobs.close();
+      await dropDb();
     },
   };
 }
