@@ -21,6 +21,9 @@ export interface CommandSpec {
   run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
 }
 
+/** A command's module: everything but the name and summary, which the registry (commands/index.ts) holds. */
+export type CommandBody = Omit<CommandSpec, 'name' | 'summary'>;
+
 /** One-line user errors: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

@@ -1,17 +1,7 @@
 // The `micromegas` command.
 import './runtime_env.ts';
-import { runCommand, UsageError, type CommandSpec } from './command.ts';
-import { daemonCommand } from './commands/daemon.ts';
-import { flightsqlCommand } from './commands/flightsql.ts';
-import { generateCommand } from './commands/generate.ts';
-import { ingestionCommand } from './commands/ingestion.ts';
-import { migrateCommand } from './commands/migrate.ts';
-import { serveCommand } from './commands/serve.ts';
-import { queryCommand } from './commands/query.ts';
-import { processesCommand } from './commands/processes.ts';
-import { logsCommand } from './commands/logs.ts';
-
-const COMMANDS: CommandSpec[] = [serveCommand, ingestionCommand, flightsqlCommand, daemonCommand, migrateCommand, generateCommand, queryCommand, processesCommand, logsCommand];
+import { runCommand, UsageError } from './command.ts';
+import { COMMANDS } from './commands/index.ts';
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -31,13 +21,13 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     const target = name === 'help' ? COMMANDS.find((c) => c.name === rest[0]) : undefined;
-    if (target) return runCommand(target, ['--help']);
+    if (target) return runCommand(await target.load(), ['--help']);
     process.stdout.write(`${usage()}\n`);
     return name ? 0 : 2;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) throw new UsageError(`unknown command '${name}' (see: micromegas --help)`);
-  return runCommand(command, rest);
+  return runCommand(await command.load(), rest);
 }
 
 main(process.argv.slice(2)).then(

@@ -1,5 +1,5 @@
 import { DEFAULT_RETENTION_DAYS, MaintenanceDaemon, type Lakehouse } from '@micromegas/analytics';
-import { UsageError, type CommandSpec, type OptionSpec } from '../command.ts';
+import { UsageError, type CommandBody, type OptionSpec } from '../command.ts';
 import { runLakehouseRole } from '../lakehouse_role.ts';
 import { LAKE_ENVIRONMENT, LAKE_OPTIONS } from '../lake_options.ts';
 
@@ -31,9 +31,7 @@ export async function startDaemonRole(house: Lakehouse, values: Record<string, s
   return () => daemon.stop();
 }
 
-export const daemonCommand: CommandSpec = {
-  name: 'daemon',
-  summary: 'Run the maintenance daemon: global views, merges, retention (one per lake).',
+export const daemonCommand: CommandBody = {
   description:
     'Materializes the global views (blocks, processes, streams, log_entries, measures, log_stats) every\n' +
     'second, merges their partitions per minute, hour and day, and hourly deletes data older than the\n' +

@@ -1,6 +1,6 @@
 import { LakehouseQueryEngine, type Lakehouse } from '@micromegas/analytics';
 import { DEFAULT_FLIGHTSQL_PORT, QueryDenyList, makeBulkIngest, startFlightSqlServer } from '@micromegas/flightsql';
-import { parseListen, type CommandSpec, type OptionSpec } from '../command.ts';
+import { parseListen, type CommandBody, type OptionSpec } from '../command.ts';
 import { runLakehouseRole } from '../lakehouse_role.ts';
 import { LAKE_ENVIRONMENT, LAKE_OPTIONS, keyringFromEnvironment } from '../lake_options.ts';
 import { SELF_TELEMETRY_ENVIRONMENT, SELF_TELEMETRY_OPTIONS, startSelfTelemetry } from '../self_telemetry.ts';
@@ -49,9 +49,7 @@ export async function startFlightSqlRole(
   };
 }
 
-export const flightsqlCommand: CommandSpec = {
-  name: 'flightsql',
-  summary: 'Run the FlightSQL query service alone against a configured data lake.',
+export const flightsqlCommand: CommandBody = {
   description:
     'Answers SQL over Arrow FlightSQL (gRPC) on the lakehouse views, for the micromegas clients, pyarrow,\n' +
     'Grafana and other FlightSQL tools. Without MICROMEGAS_API_KEYS it refuses to start unless --disable-auth.',

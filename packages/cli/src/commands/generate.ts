@@ -1,11 +1,9 @@
 import { GENERATOR_PROCESS_PROPERTIES, runGenerator, startTelemetry } from '@micromegas/tracing';
-import { UsageError, parsePositiveNumber, untilStopSignal, type CommandSpec } from '../command.ts';
+import { UsageError, parsePositiveNumber, untilStopSignal, type CommandBody } from '../command.ts';
 
 const DEFAULT_URL = 'http://127.0.0.1:9000';
 
-export const generateCommand: CommandSpec = {
-  name: 'generate',
-  summary: 'Send realistic demo telemetry (logs, metrics, thread and async spans from worker threads).',
+export const generateCommand: CommandBody = {
   description:
     'A demo producer instrumented with @micromegas/tracing: several worker threads handle simulated\n' +
     'requests with nested and async spans, logs at every level, metrics and properties. It runs until\n' +

@@ -1,6 +1,6 @@
 import { DEFAULT_INGESTION_PORT, DEFAULT_OTLP_GRPC_PORT, startIngestionServer, startOtlpGrpcServer } from '@micromegas/ingestion';
 import type { Lake } from '@micromegas/lake';
-import { parseListen, untilStopSignal, type CommandSpec } from '../command.ts';
+import { parseListen, untilStopSignal, type CommandBody } from '../command.ts';
 import { LAKE_ENVIRONMENT, LAKE_OPTIONS, describeLake, keyringFromEnvironment, openLakeFromOptions } from '../lake_options.ts';
 
 export const INGESTION_OPTIONS = {
@@ -50,9 +50,7 @@ export async function startIngestionRole(
   };
 }
 
-export const ingestionCommand: CommandSpec = {
-  name: 'ingestion',
-  summary: 'Run the ingestion service alone against a configured data lake.',
+export const ingestionCommand: CommandBody = {
   description:
     'Serves POST /ingestion/insert_process, /insert_stream and /insert_block (the upstream micromegas protocol),\n' +
     'OTLP/HTTP on /ingestion/otlp/v1/{logs,metrics,traces} and /v1/{logs,metrics,traces}, OTLP/gRPC on\n' +

@@ -1,5 +1,5 @@
 import { nanosToRfc3339, tableRows, type FlightSqlClient, FlightConnectionError } from '@micromegas/client';
-import { UsageError, untilStopSignal, type CommandSpec } from '../command.ts';
+import { UsageError, untilStopSignal, type CommandBody } from '../command.ts';
 import { CONNECTION_ENVIRONMENT, CONNECTION_OPTIONS, EXIT, RANGE_OPTIONS, nowNanos, openClient, parsePositiveInt, parseRange, parseTimeArg, reportError, sqlString } from '../client/options.ts';
 import { Output, chooseFormat, csvField, cellText, jsonValue, type Format } from '../client/output.ts';
 import { startSpinner } from '../client/spinner.ts';
@@ -112,9 +112,7 @@ async function follow(client: FlightSqlClient, printer: LogPrinter, where: strin
   return EXIT.ok;
 }
 
-export const logsCommand: CommandSpec = {
-  name: 'logs',
-  summary: 'Print log entries, filtered by process, level, target and text; --follow for new ones.',
+export const logsCommand: CommandBody = {
   description:
     'Prints the last --limit entries of the range, oldest first: "time LEVEL [exe] target: msg" on a\n' +
     'terminal, JSON lines when piped (or --format csv|json). --follow keeps printing entries as they\n' +

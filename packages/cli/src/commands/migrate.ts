@@ -1,9 +1,7 @@
-import type { CommandSpec } from '../command.ts';
+import type { CommandBody } from '../command.ts';
 import { LAKE_ENVIRONMENT, LAKE_OPTIONS, describeLake, openLakeFromOptions } from '../lake_options.ts';
 
-export const migrateCommand: CommandSpec = {
-  name: 'migrate',
-  summary: 'Create or upgrade the data-lake schema (upstream version 7), then exit.',
+export const migrateCommand: CommandBody = {
   description: 'Safe to run while services are starting: migrations take a PostgreSQL advisory lock.',
   options: { ...LAKE_OPTIONS },
   environment: LAKE_ENVIRONMENT,

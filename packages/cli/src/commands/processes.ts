@@ -1,11 +1,9 @@
-import type { CommandSpec } from '../command.ts';
+import type { CommandBody } from '../command.ts';
 import { CONNECTION_ENVIRONMENT, CONNECTION_OPTIONS, EXIT, RANGE_OPTIONS, openClient, parsePositiveInt, parseRange, reportError } from '../client/options.ts';
 import { FORMATS, Output, chooseFormat, writeResult } from '../client/output.ts';
 import { startSpinner } from '../client/spinner.ts';
 
-export const processesCommand: CommandSpec = {
-  name: 'processes',
-  summary: 'List the most recently started processes (exe, computer, start time, properties).',
+export const processesCommand: CommandBody = {
   description:
     'Newest first. With --begin/--end, only processes with telemetry in that range. Output and exit codes\n' +
     'as `micromegas query`.',

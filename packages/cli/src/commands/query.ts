@@ -1,11 +1,9 @@
-import { UsageError, type CommandSpec } from '../command.ts';
+import { UsageError, type CommandBody } from '../command.ts';
 import { CONNECTION_ENVIRONMENT, CONNECTION_OPTIONS, EXIT, RANGE_OPTIONS, openClient, parsePositiveInt, parseRange, reportError } from '../client/options.ts';
 import { FORMATS, Output, chooseFormat, writeResult } from '../client/output.ts';
 import { startSpinner } from '../client/spinner.ts';
 
-export const queryCommand: CommandSpec = {
-  name: 'query',
-  summary: 'Run SQL on the FlightSQL service and print or save the result.',
+export const queryCommand: CommandBody = {
   positionals: '<sql>',
   description:
     'The result is an aligned table on a terminal and JSON lines (one object per row) when stdout is\n' +

@@ -1,4 +1,4 @@
-import { parseListen, untilStopSignal, type CommandSpec } from '../command.ts';
+import { parseListen, untilStopSignal, type CommandBody } from '../command.ts';
 import { LAKE_ENVIRONMENT, LAKE_OPTIONS, describeLake, openLakeFromOptions } from '../lake_options.ts';
 import { DAEMON_ENVIRONMENT, DAEMON_OPTIONS, retentionDays, startDaemonRole } from './daemon.ts';
 import { FLIGHTSQL_OPTIONS, QUERY_DENY_ENVIRONMENT, startFlightSqlRole } from './flightsql.ts';
@@ -7,9 +7,7 @@ import { SELF_TELEMETRY_ENVIRONMENT, SELF_TELEMETRY_OPTIONS, startSelfTelemetry 
 import { DEFAULT_INGESTION_PORT } from '@micromegas/ingestion';
 import { openLakehouse } from '@micromegas/analytics';
 
-export const serveCommand: CommandSpec = {
-  name: 'serve',
-  summary: 'Run the whole stack in one process (embedded PostgreSQL and a local folder by default).',
+export const serveCommand: CommandBody = {
   description:
     'Roles started: ingestion (HTTP, port 9000, including OTLP/HTTP; OTLP/gRPC on port 4317), the\n' +
     'maintenance daemon (global views, merges, retention) and the FlightSQL query service (gRPC, port\n' +
