@@ -5,7 +5,7 @@ import { TransitObject, type TransitValue } from '@micromegas/transit';
 import type { BlockMeta, StreamMeta } from '../metadata.ts';
 import type { ConvertTicks } from '../time.ts';
 import { BigCol, F64Col, I32Col, StringDict, dictData, makeBatch, primData, tickDelta, toI64 } from './columns.ts';
-import { EventScopeResolver, ScopeTable } from './scope_hash.ts';
+import { EventScopeResolver, ScopeTable, spanEventScope } from './scope_hash.ts';
 
 const dictUtf8 = () => new Dictionary(new Utf8(), new Int32());
 
@@ -129,29 +129,10 @@ export function parseAsyncBlock(rows: AsyncRows, resolver: EventScopeResolver, c
   for (let i = 0; i < n; i++) {
     const o = objects[i];
     if (!(o instanceof TransitObject)) continue;
-    const m = o.members;
-    let scope: number;
-    let type: number;
-    switch (o.typeName) {
-      case 'BeginAsyncSpanEvent':
-        scope = resolver.fromDesc(m.get('span_desc'), o.typeName);
-        type = BEGIN;
-        break;
-      case 'EndAsyncSpanEvent':
-        scope = resolver.fromDesc(m.get('span_desc'), o.typeName);
-        type = END;
-        break;
-      case 'BeginAsyncNamedSpanEvent':
-        scope = resolver.fromLocation(m.get('span_location'), m.get('name'), o.typeName);
-        type = BEGIN;
-        break;
-      case 'EndAsyncNamedSpanEvent':
-        scope = resolver.fromLocation(m.get('span_location'), m.get('name'), o.typeName);
-        type = END;
-        break;
-      default:
-        continue;
-    }
+    const event = spanEventScope(o, resolver, 'async');
+    if (!event) continue;
+    const { scope } = event;
+    const type = event.begin ? BEGIN : END;
     rows.streams.push(streamId);
     rows.blockIds.push(blockId);
     rows.times.push(convert.deltaNumberToOffsetNs(tickDelta(member(o, 'time', 'bigint'), tickOffset, tickOffsetNumber)));

@@ -107,3 +107,45 @@ export class EventScopeResolver {
     return index;
   }
 }
+
+interface SpanEventKind {
+  begin: boolean;
+  named: boolean;
+}
+
+/** The span events of each family: which begin, which carry a run-time name, and their member names. */
+const SPAN_EVENTS = {
+  thread: {
+    desc: 'thread_span_desc',
+    location: 'thread_span_location',
+    kinds: {
+      BeginThreadSpanEvent: { begin: true, named: false },
+      EndThreadSpanEvent: { begin: false, named: false },
+      BeginThreadNamedSpanEvent: { begin: true, named: true },
+      EndThreadNamedSpanEvent: { begin: false, named: true },
+    } as Record<string, SpanEventKind>,
+  },
+  async: {
+    desc: 'span_desc',
+    location: 'span_location',
+    kinds: {
+      BeginAsyncSpanEvent: { begin: true, named: false },
+      EndAsyncSpanEvent: { begin: false, named: false },
+      BeginAsyncNamedSpanEvent: { begin: true, named: true },
+      EndAsyncNamedSpanEvent: { begin: false, named: true },
+    } as Record<string, SpanEventKind>,
+  },
+} as const;
+
+/**
+ * A decoded object's span event of a family (thread or async): its scope and whether it begins;
+ * undefined for any other object.
+ */
+export function spanEventScope(o: TransitObject, resolver: EventScopeResolver, family: 'thread' | 'async'): { scope: number; begin: boolean } | undefined {
+  const events = SPAN_EVENTS[family];
+  const kind = events.kinds[o.typeName];
+  if (!kind) return undefined;
+  const m = o.members;
+  const scope = kind.named ? resolver.fromLocation(m.get(events.location), m.get('name'), o.typeName) : resolver.fromDesc(m.get(events.desc), o.typeName);
+  return { scope, begin: kind.begin };
+}

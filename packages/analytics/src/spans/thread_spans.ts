@@ -6,7 +6,7 @@ import type { BlockMeta, StreamMeta } from '../metadata.ts';
 import type { ConvertTicks, Nanos } from '../time.ts';
 import { CallTreeBuilder, SpanRows, groupContiguousBlockChains, threadNameFromStream } from './call_tree.ts';
 import { StringDict, dictData, makeBatch, primData, tickDelta, toI64 } from './columns.ts';
-import { EventScopeResolver, ScopeTable } from './scope_hash.ts';
+import { EventScopeResolver, ScopeTable, spanEventScope } from './scope_hash.ts';
 
 const dictUtf8 = () => new Dictionary(new Utf8(), new Int32());
 const timestampNs = () => new Timestamp(TimeUnit.NANOSECOND);
@@ -67,29 +67,10 @@ export function parseThreadBlock(builder: CallTreeBuilder, resolver: EventScopeR
   for (let i = 0; i < n; i++) {
     const o = objects[i];
     if (!(o instanceof TransitObject)) continue;
-    const m = o.members;
-    let scope: number;
-    let begin: boolean;
-    switch (o.typeName) {
-      case 'BeginThreadSpanEvent':
-        scope = resolver.fromDesc(m.get('thread_span_desc'), o.typeName);
-        begin = true;
-        break;
-      case 'EndThreadSpanEvent':
-        scope = resolver.fromDesc(m.get('thread_span_desc'), o.typeName);
-        begin = false;
-        break;
-      case 'BeginThreadNamedSpanEvent':
-        scope = resolver.fromLocation(m.get('thread_span_location'), m.get('name'), o.typeName);
-        begin = true;
-        break;
-      case 'EndThreadNamedSpanEvent':
-        scope = resolver.fromLocation(m.get('thread_span_location'), m.get('name'), o.typeName);
-        begin = false;
-        break;
-      default:
-        continue; // async span events and anything else: not part of the thread's call tree
-    }
+    // Async span events and anything else are not part of the thread's call tree.
+    const event = spanEventScope(o, resolver, 'thread');
+    if (!event) continue;
+    const { scope, begin } = event;
     const time = convert.deltaNumberToOffsetNs(tickDelta(eventTime(o, o.typeName), tickOffset, tickOffsetNumber));
     const more = begin ? builder.onBegin(base + i, scope, time) : builder.onEnd(block.blockId, base + i, scope, time);
     if (!more) return;
