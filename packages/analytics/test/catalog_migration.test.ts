@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openDatabase, type Database, type SqlExecutor } from '@micromegas/lake';
-import { createTestDatabase, type TestDatabase } from '@micromegas/lake/testing';
+import { createTestDatabase, openTestDatabase } from '@micromegas/lake/testing';
 import {
   LAKEHOUSE_SCHEMA_VERSION,
   LakehouseMigrationError,
@@ -92,23 +92,13 @@ async function insertLegacy(db: SqlExecutor, path: string, begin: string, end: s
   );
 }
 
-const backends: { kind: string; open: () => Promise<{ db: Database; done: () => Promise<void> }> }[] = [
-  {
-    kind: 'postgres',
-    async open() {
-      const t: TestDatabase = await createTestDatabase('mm_catalog_mig');
-      const db = await openDatabase({ connectionString: t.connectionString, dataDir: ':memory:' });
-      return { db, done: async () => (await db.close(), await t.drop()) };
-    },
+const backends = (['postgres', 'pglite'] as const).map((kind) => ({
+  kind,
+  async open(): Promise<{ db: Database; done: () => Promise<void> }> {
+    const t = await openTestDatabase(kind, 'mm_catalog_mig');
+    return { db: t.db, done: t.drop };
   },
-  {
-    kind: 'pglite',
-    async open() {
-      const db = await openDatabase({ dataDir: ':memory:' });
-      return { db, done: () => db.close() };
-    },
-  },
-];
+}));
 
 for (const backend of backends) {
   describe(`lakehouse migration on ${backend.kind}`, () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { openDatabase, openObjectStore, type Database } from '@micromegas/lake';
-import { createTestDatabase, type TestDatabase } from '@micromegas/lake/testing';
+import { openTestDatabase } from '@micromegas/lake/testing';
 import { parseTimestampNanos, type Nanos } from '../src/time.ts';
 import {
   hashToObjectCount,
@@ -74,23 +74,13 @@ test('source hash helpers encode the object count as a little-endian i64', () =>
   assert.ok(partitionLockKey('ab', '', 1n, 2n) !== partitionLockKey('a', 'b', 1n, 2n));
 });
 
-const backends: { kind: string; open: () => Promise<{ db: Database; done: () => Promise<void> }> }[] = [
-  {
-    kind: 'postgres',
-    async open() {
-      const t: TestDatabase = await createTestDatabase('mm_catalog_parts');
-      const db = await openDatabase({ connectionString: t.connectionString, dataDir: ':memory:' });
-      return { db, done: async () => (await db.close(), await t.drop()) };
-    },
+const backends = (['postgres', 'pglite'] as const).map((kind) => ({
+  kind,
+  async open(): Promise<{ db: Database; done: () => Promise<void> }> {
+    const t = await openTestDatabase(kind, 'mm_catalog_parts');
+    return { db: t.db, done: t.drop };
   },
-  {
-    kind: 'pglite',
-    async open() {
-      const db = await openDatabase({ dataDir: ':memory:' });
-      return { db, done: () => db.close() };
-    },
-  },
-];
+}));
 
 for (const backend of backends) {
   describe(`lakehouse partitions on ${backend.kind}`, () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { migrateDataLake, openDatabase, openObjectStore, type Database, type ObjectStore } from '@micromegas/lake';
-import { createTestDatabase, type TestDatabase } from '@micromegas/lake/testing';
+import { openTestDatabase } from '@micromegas/lake/testing';
 import { formatTimestampNanos, parseTimestampNanos, type Nanos } from '../src/time.ts';
 import {
   addTemporaryFile,
@@ -87,23 +87,13 @@ async function ids(db: Database, table: string, column: string): Promise<Set<str
   return new Set(res.rows.map((r) => r.id!));
 }
 
-const backends: { kind: string; open: () => Promise<{ db: Database; done: () => Promise<void> }> }[] = [
-  {
-    kind: 'postgres',
-    async open() {
-      const t: TestDatabase = await createTestDatabase('mm_catalog_ret');
-      const db = await openDatabase({ connectionString: t.connectionString, dataDir: ':memory:' });
-      return { db, done: async () => (await db.close(), await t.drop()) };
-    },
+const backends = (['postgres', 'pglite'] as const).map((kind) => ({
+  kind,
+  async open(): Promise<{ db: Database; done: () => Promise<void> }> {
+    const t = await openTestDatabase(kind, 'mm_catalog_ret');
+    return { db: t.db, done: t.drop };
   },
-  {
-    kind: 'pglite',
-    async open() {
-      const db = await openDatabase({ dataDir: ':memory:' });
-      return { db, done: () => db.close() };
-    },
-  },
-];
+}));
 
 for (const backend of backends) {
   describe(`retention and temporary files on ${backend.kind}`, () => {

@@ -101,22 +101,38 @@ export interface TestLake extends Lake {
   drop(): Promise<void>;
 }
 
+export interface OpenTestDatabase {
+  db: Database;
+  /** Set for PostgreSQL. */
+  connectionString?: string;
+  /** Closes the database and drops it (PostgreSQL). */
+  drop(): Promise<void>;
+}
+
+/** An empty database: a new one on the real PostgreSQL server, or in-memory PGlite. */
+export async function openTestDatabase(kind: 'postgres' | 'pglite', prefix = 'mm_test'): Promise<OpenTestDatabase> {
+  if (kind === 'pglite') {
+    const db = await openDatabase({ dataDir: ':memory:' });
+    return { db, drop: () => db.close() };
+  }
+  const t = await createTestDatabase(prefix);
+  const db = await openDatabase({ connectionString: t.connectionString, dataDir: '' });
+  return {
+    db,
+    connectionString: t.connectionString,
+    async drop() {
+      await db.close();
+      await t.drop();
+    },
+  };
+}
+
 /**
  * A fresh, migrated lake: a new database on the real PostgreSQL server, or in-memory PGlite; a memory
  * object store unless `storeUri` says otherwise.
  */
 export async function openTestLake(kind: 'postgres' | 'pglite', storeUri = `memory://${randomUUID()}`, prefix = 'mm_lake'): Promise<TestLake> {
-  let db: Database;
-  let dropDb = async () => {};
-  let connectionString: string | undefined;
-  if (kind === 'postgres') {
-    const t = await createTestDatabase(prefix);
-    connectionString = t.connectionString;
-    db = await openDatabase({ connectionString, dataDir: '' });
-    dropDb = t.drop;
-  } else {
-    db = await openDatabase({ dataDir: ':memory:' });
-  }
+  const { db, connectionString, drop: dropDb } = await openTestDatabase(kind, prefix);
   await migrateDataLake(db);
   const blobs = openObjectStore(storeUri);
   return {
@@ -128,7 +144,6 @@ export async function openTestLake(kind: 'postgres' | 'pglite', storeUri = `memo
       await blobs.close();
     },
     async drop() {
-      await db.close();
       await blobs.close();
       await dropDb();
     },
