@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { openDatabase, openObjectStore, type Database } from '@micromegas/lake';
+import { openObjectStore, type Database } from '@micromegas/lake';
 import { openTestDatabase } from '@micromegas/lake/testing';
 import { parseTimestampNanos, type Nanos } from '../src/time.ts';
 import {

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { migrateDataLake, openDatabase, openObjectStore, type Database, type ObjectStore } from '@micromegas/lake';
+import { migrateDataLake, openObjectStore, type Database, type ObjectStore } from '@micromegas/lake';
 import { openTestDatabase } from '@micromegas/lake/testing';
 import { formatTimestampNanos, parseTimestampNanos, type Nanos } from '../src/time.ts';
 import {
