@@ -5,8 +5,9 @@ import { after, before, test } from 'node:test';
 import type { RecordBatch } from 'apache-arrow';
 import { IngestionService, OtlpIngestor } from '@micromegas/ingestion';
 import { encodeExportTraceRequest } from '@micromegas/otlp';
-import { DEFAULT_GLOBAL_VIEWS, materializeGlobalViews, openLakehouse, type Lakehouse } from '../src/index.ts';
-import { NS_PER_HOUR } from '../src/lakehouse/view.ts';
+import { currentPartitions, DEFAULT_GLOBAL_VIEWS, materializeGlobalViews, openLakehouse, type Lakehouse } from '../src/index.ts';
+import { NS_PER_HOUR, NS_PER_MINUTE } from '../src/lakehouse/view.ts';
+import { otelSpansView } from '../src/otel/views.ts';
 import { LakehouseQueryEngine } from '../src/query/lakehouse_engine.ts';
 import { openTestLake, type TestLake } from './fixtures.ts';
 import { kv, msToNs } from './otel_helpers.ts';
@@ -48,4 +49,28 @@ test('spans ingested over OTLP from two services come back from one trace_spans 
     { exe: 'front', name: 'front work', parent: null },
     { exe: 'back', name: 'back work', parent: 'AAAAAAAAAAAAAAAA' },
   ]);
+});
+
+test('trace_spans finds a trace in a merged hour partition (dictionary-encoded trace ids with a Bloom filter)', async () => {
+  // 40 traces × 50 spans in two blocks of two minutes of an old hour, merged by DuckDB into one hour
+  // file: trace_id gets a dictionary and a Bloom filter there, which DuckDB 1.5.6 probes wrongly.
+  const hour = msToNs(Date.now()) - (msToNs(Date.now()) % NS_PER_HOUR) - 5n * NS_PER_HOUR;
+  const traces = Array.from({ length: 40 }, (_, i) => (i + 1).toString(16).padStart(2, '0').repeat(16));
+  const ingestor = new OtlpIngestor(new IngestionService(lake));
+  for (const half of [0, 1]) {
+    const spans = traces.flatMap((t, ti) => Array.from({ length: 25 }, (_, k) => ({
+      traceId: bytes(t), spanId: bytes((half * 25 + k + 1).toString(16).padStart(4, '0') + ti.toString(16).padStart(12, '0')), name: `s${k}`, kind: 1,
+      startTimeUnixNano: hour + msToNs(half * 60_000 + k), endTimeUnixNano: hour + msToNs(half * 60_000 + k + 1),
+    })));
+    await ingestor.ingest('traces', encodeExportTraceRequest({ resourceSpans: [{ resource: { attributes: [kv('service.name', `merged${half}`)] }, scopeSpans: [{ spans }] }] }));
+    await lake.db.query(`UPDATE blocks SET insert_time = end_time + interval '1 second' WHERE process_id IN (SELECT process_id FROM processes WHERE exe = $1)`, [`merged${half}`]);
+  }
+  await materializeGlobalViews(house, [otelSpansView], hour, hour + NS_PER_HOUR, NS_PER_MINUTE);
+  await materializeGlobalViews(house, [otelSpansView], hour, hour + NS_PER_HOUR, NS_PER_HOUR);
+  const parts = await currentPartitions(house, { setName: 'otel_spans', instanceId: 'global', schemaHash: otelSpansView.schemaHash }, { begin: hour, end: hour + NS_PER_HOUR });
+  assert.deepEqual(parts.map((p) => p.endInsertTime - p.beginInsertTime), [NS_PER_HOUR], 'one merged hour partition');
+  const result = await engine.execute({ sql: `SELECT count(*)::INT AS n, count(DISTINCT exe)::INT AS services FROM trace_spans('${traces[17]}')`, caller: { name: 't', admin: false }, queryId: 'otlp-merged' });
+  const rows: unknown[] = [];
+  for await (const b of result.batches) rows.push(...b.toArray().map((r) => r.toJSON()));
+  assert.deepEqual(rows, [{ n: 50, services: 2 }]);
 });

@@ -71,6 +71,17 @@ export async function deleteExpiredTraceIndex(db: SqlExecutor, horizon: Nanos): 
 export const TRACE_ID = /^[0-9a-f]{32}$/i;
 
 /**
+ * The SQL predicate selecting one trace's rows. A range, not `trace_id = unhex(…)`: DuckDB 1.5.6
+ * probes the Bloom filters it writes for dictionary-encoded BLOB columns (merged partitions) with
+ * the wrong hash, so an equality misses every row of such files (duckdb/duckdb#24994). The range is
+ * pushed down as min/max bounds, which still skip the row groups of other traces.
+ */
+export function traceIdPredicate(traceId: string): string {
+  const id = `unhex('${traceId.toLowerCase()}')`;
+  return `trace_id BETWEEN ${id} AND ${id}`;
+}
+
+/**
  * Object keys of the current global otel_spans partitions that hold spans of `traceId`, optionally
  * only where the trace has spans overlapping the event range.
  */

@@ -9,7 +9,7 @@ import { makeJitView, ViewError } from '../lakehouse/jit_views.ts';
 import { currentPartitions } from '../lakehouse/partition_reader.ts';
 import type { GlobalView, LakehouseContext } from '../lakehouse/view.ts';
 import { otelSpansView } from '../otel/views.ts';
-import { TRACE_ID, tracePartitionKeys } from '../otel/trace_index.ts';
+import { TRACE_ID, traceIdPredicate, tracePartitionKeys } from '../otel/trace_index.ts';
 import { duckTypeForArrowName } from './functions.ts';
 import { applyReplacements, checkSingleQuery, findCalls, identName, significant, stringValue, tokenize, type Replacement, type Token } from './sql_tokens.ts';
 import { emptyRelation, partitionsRelation, quoteIdent, type QueryRange } from './views_sql.ts';
@@ -113,8 +113,7 @@ export async function planQuery(ctx: LakehouseContext, sql: string, range: Query
     }
     if (call.args.length > 1) throw new PlanError('trace_spans takes one argument');
     const keys = options.materialize ? await tracePartitionKeys(ctx.lake.db, traceId, otelSpansView.schemaHash, range) : [];
-    const id = traceId.toLowerCase();
-    const source: ViewSource = { setName: 'otel_spans', schema: otelSpansView.schema, keys, mergeQuery: (rows) => `SELECT * FROM ${rows} WHERE trace_id = unhex('${id}') ORDER BY start_time, span_id` };
+    const source: ViewSource = { setName: 'otel_spans', schema: otelSpansView.schema, keys, mergeQuery: (rows) => `SELECT * FROM ${rows} WHERE ${traceIdPredicate(traceId)} ORDER BY start_time, span_id` };
     instances.push({ start: toks[call.nameIndex]!.start, end: toks[call.close]!.end, source });
   }
 
