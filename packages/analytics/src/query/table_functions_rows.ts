@@ -5,8 +5,9 @@ import { fetchBlockPayload } from '../block_source.ts';
 import { encodeJsonb } from '../jsonb.ts';
 import { fetchBlocksWithContext } from '../metadata_cache.ts';
 import type { GlobalView, LakehouseContext } from '../lakehouse/view.ts';
+import { listAllPartitions, PARTITION_FORMAT_VERSION } from '../lakehouse/catalog/index.ts';
 import { ASYNC_EVENTS_SCHEMA_HASH, NET_SPANS_SCHEMA_HASH, THREAD_SPANS_SCHEMA_HASH, asyncEventsSchema, netSpansSchema, threadSpansSchema } from '../spans/index.ts';
-import { formatTimestampNanos, parseTimestampNanos, type Nanos } from '../time.ts';
+import { formatTimestampNanos, type Nanos } from '../time.ts';
 import { IMAGES_SCHEMA_HASH, imagesSchema } from '../views/images.ts';
 import { PlanError } from './plan.ts';
 import { OTLP_FORMATS } from '../otel/blocks.ts';
@@ -40,34 +41,10 @@ export const OUTPUTS: Readonly<Record<string, readonly (readonly [string, string
   ],
 };
 
-interface CatalogRow {
-  view_set_name: string;
-  view_instance_id: string;
-  begin_insert_time: string;
-  end_insert_time: string;
-  min_event_time: string | null;
-  max_event_time: string | null;
-  updated: string;
-  file_path: string | null;
-  file_size: string | null;
-  file_schema_hash: Uint8Array;
-  source_data_hash: Uint8Array;
-  num_rows: string;
-  partition_format_version: number;
-  sort_order: string[] | null;
-  max_sort_key_time: string | null;
-}
-
 export async function listPartitionRows(ctx: LakehouseContext): Promise<Row[]> {
-  const { rows } = await ctx.lake.db.query<CatalogRow>(
-    `SELECT view_set_name, view_instance_id, begin_insert_time, end_insert_time, min_event_time, max_event_time, updated,
-            file_path, file_size, file_schema_hash, source_data_hash, num_rows, partition_format_version, sort_order, max_sort_key_time
-       FROM lakehouse_partitions`,
-  );
-  const ts = (v: string | null) => (v === null ? null : parseTimestampNanos(v));
-  return rows.map((r) => [
-    r.view_set_name, r.view_instance_id, ts(r.begin_insert_time), ts(r.end_insert_time), ts(r.min_event_time), ts(r.max_event_time), ts(r.updated),
-    r.file_path, BigInt(r.file_size ?? 0), r.file_schema_hash, r.source_data_hash, BigInt(r.num_rows), Number(r.partition_format_version), r.sort_order, ts(r.max_sort_key_time),
+  return (await listAllPartitions(ctx.lake.db)).map((p) => [
+    p.viewSetName, p.viewInstanceId, p.beginInsertTime, p.endInsertTime, p.minEventTime, p.maxEventTime, p.updated,
+    p.filePath, p.fileSize, p.fileSchemaHash, p.sourceDataHash, p.numRows, p.partitionFormatVersion ?? PARTITION_FORMAT_VERSION, p.sortOrder, p.maxSortKeyTime,
   ]);
 }
 

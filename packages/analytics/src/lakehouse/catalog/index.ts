@@ -20,6 +20,7 @@ export {
   deleteIfOrphan,
   hashToObjectCount,
   insertPartition,
+  listAllPartitions,
   listOverlappingPartitions,
   listPartitions,
   listPartitionsInInsertRange,

@@ -28,6 +28,8 @@ export interface Partition {
   sortOrder: string[] | null;
   /** True max of the view's leading sort column; null = not recorded. */
   maxSortKeyTime: Nanos | null;
+  /** As read from the catalog; records written here always get PARTITION_FORMAT_VERSION. */
+  partitionFormatVersion?: number;
 }
 
 export interface TimeRange {
@@ -84,7 +86,7 @@ const tsOrNull = (ns: Nanos | null) => (ns === null ? null : formatTimestampNano
 
 const PARTITION_COLUMNS = `view_set_name, view_instance_id, begin_insert_time, end_insert_time, min_event_time,
   max_event_time, updated, file_path, file_size, file_schema_hash, source_data_hash, num_rows, sort_order,
-  max_sort_key_time`;
+  max_sort_key_time, partition_format_version`;
 
 interface PartitionRow {
   view_set_name: string;
@@ -101,6 +103,7 @@ interface PartitionRow {
   num_rows: string;
   sort_order: string[] | null;
   max_sort_key_time: string | null;
+  partition_format_version: number | string;
 }
 
 function fromRow(r: PartitionRow): Partition {
@@ -120,6 +123,7 @@ function fromRow(r: PartitionRow): Partition {
     numRows: BigInt(r.num_rows),
     sortOrder: r.sort_order,
     maxSortKeyTime: opt(r.max_sort_key_time),
+    partitionFormatVersion: Number(r.partition_format_version),
   };
 }
 
@@ -323,6 +327,12 @@ export async function listPartitions(
      ORDER BY begin_insert_time, file_path`,
     params,
   );
+  return res.rows.map(fromRow);
+}
+
+/** Every partition of every view (list_partitions), in catalog order. */
+export async function listAllPartitions(db: SqlExecutor): Promise<Partition[]> {
+  const res = await db.query<PartitionRow>(`SELECT ${PARTITION_COLUMNS} FROM lakehouse_partitions`);
   return res.rows.map(fromRow);
 }
 
