@@ -1,5 +1,5 @@
 // Page framing for one column chunk: page headers, the chunk's codec choice and its size accounting.
-import { compressLz4Raw } from '@micromegas/transit';
+import { compressPageLz4 } from './lz4.ts';
 import { CompactWriter, type ByteSink } from './sink.ts';
 
 export const enum PageType {
@@ -48,13 +48,13 @@ export class ChunkWriter {
     if (this.codec === undefined) {
       if (raw.length < MIN_COMPRESS_BYTES) this.codec = Codec.Uncompressed;
       else {
-        const packed = compressLz4Raw(raw);
+        const packed = compressPageLz4(raw);
         if (packed.length <= raw.length * MIN_COMPRESS_GAIN) {
           this.codec = Codec.Lz4Raw;
           body = packed;
         } else this.codec = Codec.Uncompressed;
       }
-    } else if (this.codec === Codec.Lz4Raw) body = compressLz4Raw(raw);
+    } else if (this.codec === Codec.Lz4Raw) body = compressPageLz4(raw);
 
     const offset = out.pos;
     if (type === PageType.Dictionary) this.dictionaryPageOffset = offset;
