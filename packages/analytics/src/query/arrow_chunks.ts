@@ -208,6 +208,10 @@ class BoolSink implements ColumnSink {
 }
 
 /** VARCHAR / BLOB: DuckDB string_t (16 bytes: length, then 12 inline bytes or prefix + pointer). */
+/** Most rows read in one native call, and the widest gap between two strings of it (see BytesSink). */
+const MAX_RUN_ROWS = 4096;
+const MAX_RUN_GAP = 64;
+
 class BytesSink implements ColumnSink {
   private offsets = new Int32Array(1025);
   private data = new Uint8Array(16384);
@@ -215,6 +219,15 @@ class BytesSink implements ColumnSink {
   private byteLength = 0;
   private validity = new Validity();
   constructor(readonly type: Utf8 | Binary) {}
+
+  /** Appends `len` bytes of `src` from `at`; `data` must have room. Short ones by hand: no subarray. */
+  private copyBytes(src: Uint8Array, at: number, len: number) {
+    const data = this.data;
+    let o = this.byteLength;
+    if (len <= 64) for (let b = at; b < at + len; b++) data[o++] = src[b]!;
+    else data.set(src.subarray(at, at + len), o);
+    this.byteLength += len;
+  }
 
   private pushBytes(bytes: Uint8Array) {
     this.data = grow(this.data, this.byteLength + bytes.length);
@@ -227,14 +240,44 @@ class BytesSink implements ColumnSink {
     const raw = duckdb.vector_get_data(vector, size * 16);
     const view = new DataView(raw.buffer, raw.byteOffset, size * 16);
     const mask = validityMask(vector, size);
-    for (let k = 0; k < count; k++) {
-      const i = sel ? sel[k]! : k;
-      if (isValid(mask, i)) {
-        const len = view.getUint32(i * 16, true);
-        if (len <= 12) this.pushBytes(raw.subarray(i * 16 + 4, i * 16 + 4 + len));
-        else this.pushBytes(duckdb.get_data_from_pointer(raw.buffer as ArrayBuffer, raw.byteOffset + i * 16 + 8, len));
+    // A string longer than 12 bytes lives behind a pointer, and reading it is a native call: the
+    // costly part. DuckDB's results keep their strings one after the other in a heap, so runs of
+    // them are read in one call each. A run only spans gaps of a few bytes between strings it
+    // holds, so every page it touches holds part of a string: no read can leave mapped memory.
+    const pointer = (i: number) => view.getUint32(i * 16 + 8, true) + view.getUint32(i * 16 + 12, true) * 2 ** 32;
+    const row = (k: number) => (sel ? sel[k]! : k);
+    let k = 0;
+    while (k < count) {
+      // A run: from row k, the rows up to the next long string that is not laid out right after the
+      // previous one (null and short rows, whose bytes are inline, do not end it).
+      let start = -1;
+      let end = -1;
+      let first = -1;
+      let m = k;
+      for (; m < count && m - k < MAX_RUN_ROWS; m++) {
+        const j = row(m);
+        if (!isValid(mask, j)) continue;
+        const l = view.getUint32(j * 16, true);
+        if (l <= 12) continue;
+        const p = pointer(j);
+        if (start < 0) {
+          start = p;
+          first = j;
+        } else if (p < end || p - end > MAX_RUN_GAP) break;
+        end = p + l;
       }
-      this.offsets[++this.length] = this.byteLength;
+      const block = start < 0 ? undefined : duckdb.get_data_from_pointer(raw.buffer as ArrayBuffer, raw.byteOffset + first * 16 + 8, end - start);
+      this.data = grow(this.data, this.byteLength + (block?.length ?? 0) + 12 * (m - k));
+      for (let q = k; q < m; q++) {
+        const j = row(q);
+        if (isValid(mask, j)) {
+          const l = view.getUint32(j * 16, true);
+          if (l <= 12) this.copyBytes(raw, j * 16 + 4, l);
+          else this.copyBytes(block!, pointer(j) - start, l);
+        }
+        this.offsets[++this.length] = this.byteLength;
+      }
+      k = m;
     }
     this.validity.append(mask, count, sel);
   }
