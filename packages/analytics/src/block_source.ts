@@ -1,8 +1,11 @@
 // Reading one block's payload from the object store and undoing its LZ4 frames. Every failure is
 // a BlockDecodeError naming the block, so one corrupt block never fails a whole partition silently.
 import { blockObjectKey, type ObjectStore } from '@micromegas/lake';
-import { decodeBlockPayload, decompressLz4Frame, Lz4Scratch, parseDependencies, type BlockPayload, type DependencyMap } from '@micromegas/transit';
+import { decodeBlockPayload, decompressLz4Frame, Lz4Scratch, parseDependencies, useWasmXxh32, type BlockPayload, type DependencyMap } from '@micromegas/transit';
 import type { BlockMeta, StreamMeta } from './metadata.ts';
+
+// Analytics reads block after block: their LZ4 checksums are verified in WebAssembly (see xxhash32.ts).
+await useWasmXxh32();
 
 export class BlockDecodeError extends Error {
   constructor(

@@ -24,7 +24,7 @@ export {
   type Lz4CompressOptions,
   type Lz4DecompressOptions,
 } from './lz4.ts';
-export { xxh32 } from './xxhash32.ts';
+export { useWasmXxh32, xxh32 } from './xxhash32.ts';
 export { decodeProcessInfo, encodeProcessInfo } from './process_info.ts';
 export { decodeStreamInfo, decodeUdtList, encodeStreamInfo, encodeUdtList } from './stream_info.ts';
 export { decodeBlock, decodeBlockPayload, encodeBlock, encodeBlockPayload } from './block.ts';

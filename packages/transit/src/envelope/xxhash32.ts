@@ -1,12 +1,25 @@
 // xxHash32 (one-shot), used by the LZ4 frame format for header, block and content checksums.
-// Large inputs (block and content checksums) go through xxhash-wasm, ~3.4× faster than JavaScript;
-// small ones (frame headers) stay in JavaScript, where the call into WebAssembly would cost more.
-import xxhash from 'xxhash-wasm';
+// Readers of many blocks (the analytics service) call useWasmXxh32() once: large inputs (block and
+// content checksums) then go through xxhash-wasm, ~3.4× faster than JavaScript, while small ones
+// (frame headers) stay in JavaScript. Instrumented programs never load it: a WebAssembly instance
+// in the process made V8 collect garbage during the allocation-free recording loop.
 
-/** Inputs at least this long are hashed in WebAssembly. */
+/** Inputs at least this long are hashed in WebAssembly once it is enabled. */
 const WASM_MIN_BYTES = 1024;
 
-const wasm = await xxhash().catch(() => undefined);
+let wasmH32: ((data: Uint8Array, seed: number) => number) | undefined;
+
+/** Hashes large inputs with xxhash-wasm from now on (stays in JavaScript if it cannot load). */
+export async function useWasmXxh32(): Promise<boolean> {
+  if (wasmH32) return true;
+  try {
+    const { default: xxhash } = await import('xxhash-wasm');
+    wasmH32 = (await xxhash()).h32Raw;
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const PRIME1 = 0x9e3779b1;
 const PRIME2 = 0x85ebca77;
@@ -28,7 +41,7 @@ function round(acc: number, lane: number): number {
 
 /** xxHash32 of `data` with `seed`, as an unsigned 32-bit number. */
 export function xxh32(data: Uint8Array, seed = 0): number {
-  if (wasm && data.length >= WASM_MIN_BYTES) return wasm.h32Raw(data, seed) >>> 0;
+  if (wasmH32 && data.length >= WASM_MIN_BYTES) return wasmH32(data, seed) >>> 0;
   return xxh32Js(data, seed);
 }
 
