@@ -1,6 +1,7 @@
 // What the client commands share: --uri/--token, the time range flags, and the exit codes.
 import { connect, FlightAuthError, FlightClientError, FlightConnectionError, type FlightSqlClient } from '@micromegas/client';
 import { UsageError, type OptionSpec } from '../command.ts';
+import { startSpinner, type Spinner } from './spinner.ts';
 
 /** Exit codes of query, processes and logs (documented in README.md). */
 export const EXIT = { ok: 0, queryError: 1, usage: 2, connection: 3, auth: 4 } as const;
@@ -80,6 +81,23 @@ export function reportError(err: unknown): number {
   if (err instanceof FlightClientError) return EXIT.queryError;
   if (err instanceof Error && !(err as { code?: unknown }).code) process.stderr.write(`${err.stack ?? ''}\n`);
   return EXIT.queryError;
+}
+
+/**
+ * Runs a command's queries on a client, with the spinner shown until `work` stops it: a failure is
+ * reported (its exit code returned) and the client is closed either way.
+ */
+export async function withClient(values: Record<string, unknown>, entrypoint: string, work: (client: FlightSqlClient, spinner: Spinner) => Promise<number>): Promise<number> {
+  const client = openClient(values, entrypoint);
+  const spinner = startSpinner('querying');
+  try {
+    return await work(client, spinner);
+  } catch (err) {
+    spinner.stop();
+    return reportError(err);
+  } finally {
+    client.close();
+  }
 }
 
 /** Quotes a string for SQL. */

@@ -83,7 +83,12 @@ export class Output {
 }
 
 /** Writes a stream of batches in a format; returns the row count. */
-export async function writeResult(out: Output, format: Format, schema: Schema, batches: AsyncIterable<RecordBatch>, options: { maxColWidth?: number; onRows?: (n: number) => void } = {}): Promise<number> {
+export interface WriteOptions {
+  maxColWidth?: number;
+  onRows?: (n: number) => void;
+}
+
+export async function writeResult(out: Output, format: Format, schema: Schema, batches: AsyncIterable<RecordBatch>, options: WriteOptions = {}): Promise<number> {
   let count = 0;
   const rowOptions = { timestamps: 'iso' as const };
   if (format === 'csv') {

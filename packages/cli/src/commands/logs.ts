@@ -1,8 +1,7 @@
 import { nanosToRfc3339, tableRows, type FlightSqlClient, FlightConnectionError } from '@micromegas/client';
 import { UsageError, untilStopSignal, type CommandBody } from '../command.ts';
-import { CONNECTION_ENVIRONMENT, CONNECTION_OPTIONS, EXIT, RANGE_OPTIONS, nowNanos, openClient, parsePositiveInt, parseRange, parseTimeArg, reportError, sqlString } from '../client/options.ts';
+import { CONNECTION_ENVIRONMENT, CONNECTION_OPTIONS, EXIT, RANGE_OPTIONS, nowNanos, parsePositiveInt, parseRange, parseTimeArg, reportError, sqlString, withClient } from '../client/options.ts';
 import { Output, chooseFormat, csvField, cellText, jsonValue, type Format } from '../client/output.ts';
-import { startSpinner } from '../client/spinner.ts';
 
 /** Upstream's levels: 1 is the most severe. */
 export const LEVELS = ['', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'];
@@ -140,11 +139,9 @@ export const logsCommand: CommandBody = {
     if (values.follow && values.end !== undefined) throw new UsageError('--follow cannot have --end');
     const where = logFilters(values);
     const { begin, end } = parseRange(values, '1h');
-    const client = openClient(values, 'cli-logs');
     const out = new Output();
     const printer = new LogPrinter(out, format);
-    const spinner = startSpinner('querying');
-    try {
+    return withClient(values, 'cli-logs', async (client, spinner) => {
       // The range travels in the headers: the server applies it to the view's time column.
       const sql = `SELECT time, block_id, process_id, exe, level, target, msg FROM log_entries${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY time DESC LIMIT ${limit}`;
       const rows = (await select(client, sql, begin, end)).reverse();
@@ -159,11 +156,6 @@ export const logsCommand: CommandBody = {
       // Tail semantics: nothing older than the first entry shown (or the range start) is printed later.
       const since = rows.length === limit ? parseTimeArg(rows[0]!.time as string, 'time') : begin!;
       return await follow(client, printer, where, since, printed, interval * 1000, untilStopSignal());
-    } catch (err) {
-      spinner.stop();
-      return reportError(err);
-    } finally {
-      client.close();
-    }
+    });
   },
 };

@@ -1,7 +1,7 @@
 import type { CommandBody } from '../command.ts';
-import { CONNECTION_ENVIRONMENT, CONNECTION_OPTIONS, EXIT, RANGE_OPTIONS, openClient, parsePositiveInt, parseRange, reportError } from '../client/options.ts';
-import { FORMATS, Output, chooseFormat, writeResult } from '../client/output.ts';
-import { startSpinner } from '../client/spinner.ts';
+import { CONNECTION_ENVIRONMENT, CONNECTION_OPTIONS, EXIT, RANGE_OPTIONS, parsePositiveInt, parseRange, withClient } from '../client/options.ts';
+import { FORMATS, chooseFormat } from '../client/output.ts';
+import { writeQuery } from './query.ts';
 
 export const processesCommand: CommandBody = {
   description:
@@ -23,20 +23,9 @@ export const processesCommand: CommandBody = {
     const sql =
       'SELECT process_id, exe, computer, username, start_time, jsonb_format_json(properties) AS properties ' +
       `FROM processes ORDER BY start_time DESC LIMIT ${limit}`;
-    const client = openClient(values, 'cli-processes');
-    const spinner = startSpinner('querying');
-    try {
-      const reader = await client.queryReader(sql, begin, end);
-      const out = new Output(output);
-      await writeResult(out, format, reader.schema, reader.batches);
-      spinner.stop();
-      await out.close();
+    return withClient(values, 'cli-processes', async (client, spinner) => {
+      await writeQuery(client, spinner, sql, begin, end, format, output);
       return EXIT.ok;
-    } catch (err) {
-      spinner.stop();
-      return reportError(err);
-    } finally {
-      client.close();
-    }
+    });
   },
 };

@@ -1,7 +1,8 @@
 import { UsageError, type CommandBody } from '../command.ts';
-import { CONNECTION_ENVIRONMENT, CONNECTION_OPTIONS, EXIT, RANGE_OPTIONS, openClient, parsePositiveInt, parseRange, reportError } from '../client/options.ts';
-import { FORMATS, Output, chooseFormat, writeResult } from '../client/output.ts';
-import { startSpinner } from '../client/spinner.ts';
+import type { FlightSqlClient } from '@micromegas/client';
+import { CONNECTION_ENVIRONMENT, CONNECTION_OPTIONS, EXIT, RANGE_OPTIONS, parsePositiveInt, parseRange, withClient } from '../client/options.ts';
+import { FORMATS, Output, chooseFormat, writeResult, type Format, type WriteOptions } from '../client/output.ts';
+import type { Spinner } from '../client/spinner.ts';
 
 export const queryCommand: CommandBody = {
   positionals: '<sql>',
@@ -26,23 +27,25 @@ export const queryCommand: CommandBody = {
     if (format === 'parquet' && !output && process.stdout.isTTY) throw new UsageError('--format parquet: give --output FILE or redirect stdout');
     const maxColWidth = parsePositiveInt(values['max-colwidth'] as string | undefined, '--max-colwidth', 80);
     const { begin, end } = parseRange(values);
-    const client = openClient(values, 'cli-query');
-    const spinner = startSpinner('querying');
-    try {
-      const reader = await client.queryReader(sql, begin, end);
-      const out = new Output(output);
+    return withClient(values, 'cli-query', async (client, spinner) => {
       // Batches stream to csv/json outputs as they come; the spinner stays until the last one.
-      const rows = await writeResult(out, format, reader.schema, reader.batches, { maxColWidth, onRows: (n) => spinner.note(`${n} rows`) });
-      spinner.stop();
-      await out.close();
+      const rows = await writeQuery(client, spinner, sql, begin, end, format, output, { maxColWidth, onRows: (n) => spinner.note(`${n} rows`) });
       if (output && process.stderr.isTTY) process.stderr.write(`${rows} rows written to ${output}\n`);
       else if (format === 'table' && process.stdout.isTTY) process.stdout.write(`(${rows} row${rows === 1 ? '' : 's'})\n`);
       return EXIT.ok;
-    } catch (err) {
-      spinner.stop();
-      return reportError(err);
-    } finally {
-      client.close();
-    }
+    });
   },
 };
+
+/** Runs `sql` and writes its result to `output` (stdout without one); the spinner stops at the end. */
+export async function writeQuery(
+  client: FlightSqlClient, spinner: Spinner, sql: string, begin: bigint | undefined, end: bigint | undefined, format: Format, output: string | undefined,
+  options: WriteOptions = {},
+): Promise<number> {
+  const reader = await client.queryReader(sql, begin, end);
+  const out = new Output(output);
+  const rows = await writeResult(out, format, reader.schema, reader.batches, options);
+  spinner.stop();
+  await out.close();
+  return rows;
+}
