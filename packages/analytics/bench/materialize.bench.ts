@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { TSC_FREQUENCY, beginSpan, endSpan, fmetric, imetric, info, spanDescriptor, ticksNow, warn } from '@micromegas/tracing';
 import { decompressLz4Frame, encodeBlockPayload, parseDependencies } from '@micromegas/transit';
 import { LogEntriesBuilder, PayloadScratch, decompressPayload, MeasuresBuilder, buildThreadSpansFromBuffers, encodeParquet, logEntriesSchema, makeTimeConverter, measuresSchema, threadSpansSchema } from '../src/index.ts';
-import { recordBlocks, type RecordedBlock } from './recorded_blocks.ts';
+import { recordBlocks, timeIt, type RecordedBlock } from './recorded_blocks.ts';
 
 const quick = process.argv.includes('--quick');
 const N = quick ? 300_000 : 2_000_000;
@@ -76,19 +76,6 @@ function spanRows(list: RecordedBlock[]): number {
   return encodeParquet(threadSpansSchema, [out.batch]).length;
 }
 
-function timeIt(fn: () => number): { seconds: number; result: number } {
-  fn(); // warm-up
-  const samples: number[] = [];
-  let result = 0;
-  for (let r = 0; r < ROUNDS; r++) {
-    global.gc?.();
-    const t0 = performance.now();
-    result = fn();
-    samples.push((performance.now() - t0) / 1000);
-  }
-  samples.sort((a, b) => a - b);
-  return { seconds: samples[Math.floor(samples.length / 2)]!, result };
-}
 
 const rows: string[] = [];
 const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : `${(x / 1e3).toFixed(0)} k`);
@@ -96,8 +83,8 @@ for (const [kind, label] of [['log', 'log_entries'], ['metrics', 'measures'], ['
   const list = blocks.get(kind) ?? [];
   const events = list.reduce((s, b) => s + b.ctx.block.nbObjects, 0);
   const rawBytes = list.reduce((s, b) => s + encodeBlockPayload(b.envelope.payload).length, 0);
-  const floor = timeIt(() => decompressOnly(list));
-  const full = timeIt(() => (kind === 'cpu' ? spanRows(list) : eventRows(kind, list)));
+  const floor = timeIt(() => decompressOnly(list), ROUNDS);
+  const full = timeIt(() => (kind === 'cpu' ? spanRows(list) : eventRows(kind, list)), ROUNDS);
   const floorRate = events / floor.seconds;
   const fullRate = events / full.seconds;
   rows.push(

@@ -54,3 +54,18 @@ export async function recordBlocks(process: ProcessInfo, body: () => void): Prom
   }
   return out;
 }
+
+/** Median time in seconds of `rounds` runs of `fn` after one warm-up (GC between runs when exposed), and its last result. */
+export function timeIt(fn: () => number, rounds: number): { seconds: number; result: number } {
+  fn(); // warm-up
+  const samples: number[] = [];
+  let result = 0;
+  for (let r = 0; r < rounds; r++) {
+    global.gc?.();
+    const t0 = performance.now();
+    result = fn();
+    samples.push((performance.now() - t0) / 1000);
+  }
+  samples.sort((a, b) => a - b);
+  return { seconds: samples[Math.floor(samples.length / 2)]!, result };
+}

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { TSC_FREQUENCY, beginSpan, endSpan, namedSpanScope, spanDescriptor, spanScope, ticksNow } from '@micromegas/tracing';
 import { decodeTransitPayload, decompressLz4Frame, parseDependencies } from '@micromegas/transit';
 import { buildThreadSpans, buildThreadSpansFromBuffers, makeTimeConverter } from '../src/index.ts';
-import { recordBlocks, type RecordedBlock } from './recorded_blocks.ts';
+import { recordBlocks, timeIt, type RecordedBlock } from './recorded_blocks.ts';
 
 const quick = process.argv.includes('--quick');
 const ITERATIONS = quick ? 50_000 : 250_000; // 4 span events each
@@ -57,24 +57,11 @@ function fast(): number {
   return buildThreadSpansFromBuffers({ stream, convert, blocks: buffers }).batch.numRows;
 }
 
-function timeIt(fn: () => number): { seconds: number; result: number } {
-  fn(); // warm-up
-  const samples: number[] = [];
-  let result = 0;
-  for (let r = 0; r < ROUNDS; r++) {
-    global.gc?.();
-    const t0 = performance.now();
-    result = fn();
-    samples.push((performance.now() - t0) / 1000);
-  }
-  samples.sort((a, b) => a - b);
-  return { seconds: samples[Math.floor(samples.length / 2)]!, result };
-}
 
 const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : `${(x / 1e3).toFixed(0)} k`);
-const floor = timeIt(decompressOnly);
-const g = timeIt(generic);
-const f = timeIt(fast);
+const floor = timeIt(decompressOnly, ROUNDS);
+const g = timeIt(generic, ROUNDS);
+const f = timeIt(fast, ROUNDS);
 if (g.result !== f.result) throw new Error(`row counts differ: generic ${g.result}, fast ${f.result}`);
 
 console.log(`\nthread_spans decode + rows, ${cpus()[0]?.model ?? 'unknown CPU'}, node ${process.version}, one thread, median of ${ROUNDS}`);
