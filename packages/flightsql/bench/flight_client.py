@@ -4,28 +4,15 @@
 # {"error"}. The time covers DoGet through the last batch read, measured here so that the pipe to
 # the benchmark process is not counted. Usage: flight_client.py PORT
 import json
+import os
 import sys
 import time
 
 import pyarrow.flight as fl
 
-PREFIX = "type.googleapis.com/arrow.flight.protocol.sql."
-
-
-def varint(n):
-    out = b""
-    while n >= 0x80:
-        out += bytes([(n & 0x7F) | 0x80])
-        n >>= 7
-    return out + bytes([n])
-
-
-def field(num, value):
-    return varint((num << 3) | 2) + varint(len(value)) + value
-
-
-def pack(name, value):
-    return field(1, (PREFIX + name).encode()) + field(2, value)
+# The protobuf helpers live beside the tests' Flight client.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test"))
+from flight_protobuf import field, pack  # noqa: E402
 
 
 def main():

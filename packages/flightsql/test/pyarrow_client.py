@@ -9,50 +9,7 @@ import sys
 import pyarrow as pa
 import pyarrow.flight as fl
 
-PREFIX = "type.googleapis.com/arrow.flight.protocol.sql."
-
-
-def varint(n):
-    out = b""
-    while n >= 0x80:
-        out += bytes([(n & 0x7F) | 0x80])
-        n >>= 7
-    return out + bytes([n])
-
-
-def field(num, value):
-    """A length-delimited protobuf field."""
-    return varint((num << 3) | 2) + varint(len(value)) + value
-
-
-def pack(name, value):
-    return field(1, (PREFIX + name).encode()) + field(2, value)
-
-
-def read_fields(data):
-    """Length-delimited fields of a protobuf message, as {number: bytes}."""
-    out, i = {}, 0
-    while i < len(data):
-        key, shift = 0, 0
-        while True:
-            b = data[i]
-            i += 1
-            key |= (b & 0x7F) << shift
-            shift += 7
-            if b < 0x80:
-                break
-        assert key & 7 == 2, "only length-delimited fields expected"
-        n, shift = 0, 0
-        while True:
-            b = data[i]
-            i += 1
-            n |= (b & 0x7F) << shift
-            shift += 7
-            if b < 0x80:
-                break
-        out[key >> 3] = data[i : i + n]
-        i += n
-    return out
+from flight_protobuf import PREFIX, field, pack, read_fields
 
 
 def table_json(table):
