@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { IngestionService, OtlpIngestor } from '@micromegas/ingestion';
-import { openTestLake } from '@micromegas/lake/testing';
+import { openTestLake, seededRandom } from '@micromegas/lake/testing';
 import { encodeExportTraceRequest, type KeyValue, type Span } from '@micromegas/otlp';
 import { currentPartitions, localObjectPaths, materializeGlobalViews, openLakehouse, parseTimestampNanos } from '../src/index.ts';
 import { NS_PER_HOUR, NS_PER_MINUTE } from '../src/lakehouse/view.ts';
@@ -30,17 +30,7 @@ const THREADS = 2;
 const SERVICES = ['frontend', 'checkout', 'inventory'];
 const NS_PER_MS = 1_000_000n;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = prng(7);
+const rnd = seededRandom(7);
 const say = (m: string) => console.error(`[trace-lookup] ${m}`);
 const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const kv = (key: string, v: string | bigint): KeyValue => ({ key, value: typeof v === 'string' ? { stringValue: v } : { intValue: v } } as KeyValue);

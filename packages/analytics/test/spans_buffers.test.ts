@@ -18,6 +18,7 @@ import { buildAsyncEventsFromBuffers, buildThreadSpansFromBuffers, type SpanBloc
 import { BeginRegressionError, buildThreadSpans, type ThreadSpansOutput } from '../src/spans/thread_spans.ts';
 import type { BlockMeta, StreamMeta } from '../src/metadata.ts';
 import { block, handStream, recordedCpu, startRecording, unitConvert, type Recorded } from './spans_helpers.ts';
+import { seededRandom } from '@micromegas/lake/testing';
 
 afterEach(async () => {
   await shutdownDispatch();
@@ -317,16 +318,6 @@ test('hand-encoded blocks in four layouts: same thread_spans and async_events as
 
 // --- corrupted buffers ---------------------------------------------------------------------------
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function mutate(src: Uint8Array, rnd: () => number): Uint8Array {
   const int = (n: number) => Math.floor(rnd() * n);
@@ -362,7 +353,7 @@ test('corrupted objects and dependency buffers: only clean errors escape', { tim
     { stream: hand.stream, buffers: hand.buffers, convert: unitConvert },
     { ...handInputs(unrealObjectsMetadata(), CASES['chains and a gap']!), convert: unitConvert },
   ];
-  const rnd = mulberry32(0x5eed);
+  const rnd = seededRandom(0x5eed);
   const clean = (e: unknown) => e instanceof TransitFormatError || e instanceof ScopeMismatchError || e instanceof BeginRegressionError;
   let errors = 0;
   let ok = 0;

@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import * as analytics from '@micromegas/analytics';
 import { IngestionService } from '@micromegas/ingestion';
 import { migrateDataLake, openDatabase, openObjectStore, type Lake } from '@micromegas/lake';
-import { createTestDatabase } from '@micromegas/lake/testing';
+import { createTestDatabase, seededRandom } from '@micromegas/lake/testing';
 import {
   Level, MemorySink, TSC_FREQUENCY, beginSpan, endSpan, initDispatch, logDescriptor, logWith, metricDescriptor, recordFloat, recordInt,
   shutdownDispatch, spanDescriptor, ticksNow, type FinishedBlock,
@@ -69,16 +69,6 @@ const SHAPES: [Level, number, string][] = [
 const CITIES = ['Montreal', 'Lyon', 'Osaka', 'Lima', 'Nairobi', 'Oslo', 'Perth', 'Quito'];
 const REASONS = ['card declined', 'timeout', 'insufficient funds', 'fraud suspected', 'connection reset'];
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Template {
   process: ProcessInfo;
@@ -97,7 +87,7 @@ async function recordTemplate(exe: string, seed: number, events: number): Promis
   };
   const sink = new MemorySink();
   initDispatch({ sink, process, maxLevel: Level.Trace, backgroundCompression: false, logBufferBytes: 1 << 20, metricsBufferBytes: 1 << 20, threadBufferBytes: 1 << 20 });
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const sites = TARGETS.map((target) => SHAPES.map(([level, , fmt]) => logDescriptor(level, fmt, { target, file: `src/${target.replace('::', '/')}.ts`, line: 42 })));
   const cumulative: number[] = [];
   SHAPES.reduce((s, [, share], i) => (cumulative[i] = s + share), 0);
