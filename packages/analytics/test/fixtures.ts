@@ -1,10 +1,10 @@
 // Shared by analytics tests: telemetry recorded by our tracing package, loaded into a real lake
 // (PostgreSQL or PGlite + object store) through the ingestion service, as a client would send it.
 import { randomUUID } from 'node:crypto';
-import { IngestionService } from '@micromegas/ingestion';
+import { ingestRecorded } from '@micromegas/ingestion/testing';
 import type { Lake } from '@micromegas/lake';
 import { MemorySink, TSC_FREQUENCY, initDispatch, shutdownDispatch, ticksNow, type FinishedBlock } from '@micromegas/tracing';
-import { encodeBlock, encodeProcessInfo, encodeStreamInfo, type ProcessInfo } from '@micromegas/transit';
+import type { ProcessInfo } from '@micromegas/transit';
 import type { BlockWithContext } from '../src/metadata.ts';
 import { fetchBlocksWithContext } from '../src/metadata_cache.ts';
 
@@ -41,12 +41,8 @@ export async function record(body: () => void | Promise<void>, process = testPro
 export { openTestLake, type TestLake } from '@micromegas/lake/testing';
 
 /** Sends everything a MemorySink holds to the lake through the ingestion service. */
-export async function ingest(lake: Lake, sink: MemorySink, blocks: readonly FinishedBlock[] = sink.blocks): Promise<void> {
-  const service = new IngestionService(lake);
-  if (!sink.process) throw new Error('sink has no process');
-  await service.insertProcess(encodeProcessInfo(sink.process));
-  for (const { stream } of sink.streams) await service.insertStream(encodeStreamInfo(stream));
-  for (const b of blocks) await service.insertBlock(encodeBlock(b.block));
+export function ingest(lake: Lake, sink: MemorySink, blocks: readonly FinishedBlock[] = sink.blocks): Promise<void> {
+  return ingestRecorded(lake, sink, blocks);
 }
 
 export async function blocksOf(lake: Lake, tag: string): Promise<BlockWithContext[]> {

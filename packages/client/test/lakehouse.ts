@@ -3,11 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import * as analytics from '@micromegas/analytics';
 import { startFlightSqlServer, makeBulkIngest, type FlightSqlServer } from '@micromegas/flightsql';
-import { IngestionService } from '@micromegas/ingestion';
+import { ingestRecorded } from '@micromegas/ingestion/testing';
 import { migrateDataLake, openDatabase, openObjectStore, type Lake } from '@micromegas/lake';
 import { createTestDatabase, freePort } from '@micromegas/lake/testing';
 import { MemorySink, TSC_FREQUENCY, info, initDispatch, shutdownDispatch, ticksNow, warn } from '@micromegas/tracing';
-import { encodeBlock, encodeProcessInfo, encodeStreamInfo } from '@micromegas/transit';
 
 export const USER_KEY = 'user-key-0123456789';
 export const ADMIN_KEY = 'admin-key-0123456789';
@@ -48,10 +47,7 @@ export async function startLakeServer(): Promise<LakeServer> {
   } finally {
     await shutdownDispatch();
   }
-  const service = new IngestionService(lake);
-  await service.insertProcess(encodeProcessInfo(sink.process!));
-  for (const { stream } of sink.streams) await service.insertStream(encodeStreamInfo(stream));
-  for (const b of sink.blocks) await service.insertBlock(encodeBlock(b.block));
+  await ingestRecorded(lake, sink);
   const { rows } = await db.query<{ lo: string; hi: string }>('SELECT min(insert_time) AS lo, max(insert_time) AS hi FROM blocks');
   const begin = (analytics.parseTimestampNanos(rows[0]!.lo) / NS) * NS;
   const end = (analytics.parseTimestampNanos(rows[0]!.hi) / NS) * NS + NS;

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { IngestionService, blockObjectKey } from '@micromegas/ingestion';
+import { blockObjectKey } from '@micromegas/ingestion';
+import { ingestRecorded } from '@micromegas/ingestion/testing';
 import { migrateDataLake, openDatabase, openFileStore, openObjectStore, type Database, type ObjectStore } from '@micromegas/lake';
 import { createTestDatabase } from '@micromegas/lake/testing';
 import { MemorySink, TSC_FREQUENCY, flushAllStreams, info, initDispatch, shutdownDispatch, ticksNow } from '@micromegas/tracing';
-import { encodeBlock, encodeProcessInfo, encodeStreamInfo } from '@micromegas/transit';
 import { makeBulkIngest } from '../src/index.ts';
 import { API_KEY, pyarrowAvailable, startFixture, type Fixture } from './helpers.ts';
 
@@ -165,10 +165,7 @@ describe('bulk ingest through pyarrow DoPut', { skip: hasPyarrow ? false : 'pyth
     } finally {
       await shutdownDispatch();
     }
-    const service = new IngestionService({ config: { dataDir: ':memory:' }, db, blobs } as never);
-    await service.insertProcess(encodeProcessInfo(sink.process!));
-    for (const { stream } of sink.streams) await service.insertStream(encodeStreamInfo(stream));
-    for (const b of sink.blocks) await service.insertBlock(encodeBlock(b.block));
+    await ingestRecorded({ config: { dataDir: ':memory:' }, db, blobs } as never, sink);
 
     const src: Record<string, unknown> = { api_key: API_KEY };
     for (const [name, sql] of Object.entries(EXPORT)) src[name] = (await db.query(sql)).rows;

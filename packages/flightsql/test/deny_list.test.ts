@@ -8,10 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import * as analytics from '@micromegas/analytics';
 import { connect, FlightClientError, type FlightSqlClient } from '@micromegas/client';
-import { IngestionService } from '@micromegas/ingestion';
+import { ingestRecorded } from '@micromegas/ingestion/testing';
 import { freePort, openTestLake } from '@micromegas/lake/testing';
 import { MemorySink, TSC_FREQUENCY, initDispatch, shutdownDispatch, ticksNow } from '@micromegas/tracing';
-import { encodeBlock, encodeProcessInfo, encodeStreamInfo } from '@micromegas/transit';
 import { fingerprintOf, QueryDenyList, startFlightSqlServer, type FlightSqlServer } from '../src/index.ts';
 
 const NS = 1_000_000_000n;
@@ -280,10 +279,7 @@ describe('query audit log and deny list (postgres)', () => {
     await remove(ruleId);
     // Deliver the server's telemetry to the lake and materialize the global views.
     await shutdownDispatch();
-    const service = new IngestionService(lake);
-    await service.insertProcess(encodeProcessInfo(sink.process!));
-    for (const { stream } of sink.streams) await service.insertStream(encodeStreamInfo(stream));
-    for (const b of sink.blocks) await service.insertBlock(encodeBlock(b.block));
+    await ingestRecorded(lake, sink);
     const { rows } = await lake.db.query<{ lo: string; hi: string }>('SELECT min(insert_time) AS lo, max(insert_time) AS hi FROM blocks');
     const begin = (analytics.parseTimestampNanos(rows[0]!.lo) / NS) * NS;
     const end = (analytics.parseTimestampNanos(rows[0]!.hi) / NS) * NS + NS;

@@ -5,10 +5,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import * as analytics from '@micromegas/analytics';
-import { IngestionService } from '@micromegas/ingestion';
+import { ingestRecorded } from '@micromegas/ingestion/testing';
 import { freePort, openTestLake } from '@micromegas/lake/testing';
 import { MemorySink, TSC_FREQUENCY, info, initDispatch, shutdownDispatch, ticksNow, warn } from '@micromegas/tracing';
-import { encodeBlock, encodeProcessInfo, encodeStreamInfo } from '@micromegas/transit';
 import { startFlightSqlServer, type FlightSqlServer, type QueryEngine } from '../src/index.ts';
 import { API_KEY, pyarrowAvailable, runPyarrowAll } from './helpers.ts';
 
@@ -50,10 +49,7 @@ for (const kind of ['postgres'] as const) {
       } finally {
         await shutdownDispatch();
       }
-      const service = new IngestionService(lake);
-      await service.insertProcess(encodeProcessInfo(sink.process!));
-      for (const { stream } of sink.streams) await service.insertStream(encodeStreamInfo(stream));
-      for (const b of sink.blocks) await service.insertBlock(encodeBlock(b.block));
+      await ingestRecorded(lake, sink);
       const { rows } = await lake.db.query<{ lo: string; hi: string }>('SELECT min(insert_time) AS lo, max(insert_time) AS hi FROM blocks');
       begin = (analytics.parseTimestampNanos(rows[0]!.lo) / NS) * NS;
       end = (analytics.parseTimestampNanos(rows[0]!.hi) / NS) * NS + NS;
