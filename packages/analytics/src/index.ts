@@ -22,6 +22,7 @@ export { currentPartitions, queryView, type ViewInstanceRef } from './lakehouse/
 export { ImagesBuilder, imagesSchema, IMAGES_SCHEMA_HASH } from './views/images.ts';
 export * from './query/engine.ts';
 export { LakehouseQueryEngine, type LakehouseEngineOptions } from './query/lakehouse_engine.ts';
+export { SANDBOX_LOCKDOWN } from './query/instance_pool.ts';
 export { JsonbError, decodeJsonb, encodeJsonb, encodeJsonbStringMap, jsonbToJson } from './jsonb.ts';
 export { tokenize, SqlSyntaxError, type Token, type TokenKind } from './query/sql_tokens.ts';
 export { DenyRuleError, type QueryDenials, type QueryDenialRow } from './query/admin_functions.ts';

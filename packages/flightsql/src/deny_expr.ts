@@ -5,7 +5,7 @@
 // match-context columns, constants, operators and scalar functions: no subquery, table or aggregate
 // function, window, lambda, star or parameter. Upstream evaluates the same rules with DataFusion.
 import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
-import { DenyRuleError, tokenize } from '@micromegas/analytics';
+import { DenyRuleError, SANDBOX_LOCKDOWN, tokenize } from '@micromegas/analytics';
 
 /** The match context's columns, all nullable strings, in upstream's order. */
 export const MATCH_COLUMNS = ['user_id', 'email', 'service_account', 'client', 'agent', 'entrypoint', 'session', 'notebook', 'cell', 'client_ip', 'sql', 'sql_hash'] as const;
@@ -74,10 +74,7 @@ export class ExpressionSandbox {
       await connection.run(`CREATE TABLE ctx (${MATCH_COLUMNS.map((c) => `${c} VARCHAR`).join(', ')})`);
       const reader = await connection.runAndReadAll(`SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE function_type IN ('scalar', 'macro')`);
       const scalars = new Set(reader.getRows().map((r) => String(r[0])));
-      await connection.run(`SET autoinstall_known_extensions = false`);
-      await connection.run(`SET autoload_known_extensions = false`);
-      await connection.run(`SET enable_external_access = false`);
-      await connection.run(`SET lock_configuration = true`);
+      for (const sql of SANDBOX_LOCKDOWN) await connection.run(sql);
       return new ExpressionSandbox(instance, connection, scalars);
     } catch (err) {
       instance.closeSync();

@@ -23,6 +23,17 @@ export interface PoolOptions {
 }
 
 /** An instance with the session functions defined, sandboxed and locked. */
+/**
+ * The last settings of a sandboxed DuckDB instance: no extension installed or loaded, no file or
+ * network access beyond the directories allowed before, and no setting changed afterwards.
+ */
+export const SANDBOX_LOCKDOWN: readonly string[] = [
+  'SET autoinstall_known_extensions = false',
+  'SET autoload_known_extensions = false',
+  'SET enable_external_access = false',
+  'SET lock_configuration = true',
+];
+
 export class SandboxInstance {
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -48,10 +59,7 @@ export class SandboxInstance {
       await setup.run(`SET GLOBAL TimeZone = 'UTC'`);
       await setup.run(`SET temp_directory = ${sqlString(tempDir)}`);
       await setup.run(`SET allowed_directories = [${dirs.map(sqlString).join(', ')}]`);
-      await setup.run(`SET autoinstall_known_extensions = false`);
-      await setup.run(`SET autoload_known_extensions = false`);
-      await setup.run(`SET enable_external_access = false`);
-      await setup.run(`SET lock_configuration = true`);
+      for (const sql of SANDBOX_LOCKDOWN) await setup.run(sql);
       return new SandboxInstance(instance, setup, tempDir);
     } catch (err) {
       instance?.closeSync();
