@@ -64,6 +64,8 @@ function queries(sid: string): Query[] {
       ch: `SELECT toStartOfMinute(time) AS minute, avg(value) AS cpu FROM {src} WHERE name = 'cpu_usage' GROUP BY minute ORDER BY minute`,
     }),
     q('thread spans of a process', 'thread_spans', 'process', same(`SELECT "begin", "end", duration, name, depth FROM {src} ORDER BY "begin" LIMIT 1000`)),
+    // A large result: what exporting costs (DuckDB → Arrow conversion, IPC, the client).
+    q('1 M log rows (export)', 'log_entries', 'lake', same(`SELECT time, level, target, msg, process_id FROM {src} LIMIT 1000000`)),
   ];
 }
 
